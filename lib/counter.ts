@@ -1,0 +1,32 @@
+import { Family, type FamilyConfig, type FaultSink, type MetricValue } from './family.js';
+
+/** One counter series. `inc` drops (and counts) NaN, infinite and negative amounts instead of throwing. */
+export class CounterSeries {
+  value = 0;
+  constructor(
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly faults: FaultSink,
+  ) {}
+
+  inc(amount = 1): void {
+    if (typeof amount === 'number' && amount >= 0 && amount !== Infinity) this.value += amount;
+    else this.faults.invalidValue();
+  }
+}
+
+/** A counter family with the kit's label guard and cardinality cap. */
+export class CounterFamily<L extends string = string> extends Family<L, CounterSeries> {
+  readonly type = 'counter' as const;
+
+  constructor(config: FamilyConfig<L>) {
+    super(config);
+  }
+
+  protected createSeries(labels: Readonly<Record<string, string>>): CounterSeries {
+    return new CounterSeries(labels, this.faults);
+  }
+
+  protected collectSeries(series: CounterSeries, into: MetricValue[]): void {
+    into.push({ value: series.value, labels: series.labels });
+  }
+}

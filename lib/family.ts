@@ -1,0 +1,216 @@
+import type { ResolvedMetricsOptions } from './options.js';
+import { sanitizeLabelValue } from './label-value.js';
+
+/** The value every label of the overflow series carries once a family is full. */
+export const OVERFLOW_LABEL_VALUE = '__overflow__';
+
+/** Marks the kit's families so that a second construction can find and reuse them, across package copies too. */
+export const FAMILY_MARKER: unique symbol = Symbol.for('mesh-metrics.family') as never;
+
+/** Where a family reports what it dropped or diverted; see `SelfMetrics`. */
+export interface FaultSink {
+  invalidValue(): void;
+  internal(): void;
+  overflow(metricName: string): void;
+}
+
+/** How prom-client's `AggregatorRegistry` combines one family across `node:cluster` workers. */
+export type Aggregator = 'sum' | 'average' | 'max' | 'min' | 'omit' | 'first';
+
+export interface FamilyConfig<L extends string> {
+  /** Full family name, prefix included. */
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly L[];
+  /** Labels left out of a series whose value is `""` (such as `error_type` on successful calls). */
+  readonly omitWhenEmpty?: readonly L[];
+  readonly aggregator?: Aggregator;
+  readonly options: ResolvedMetricsOptions;
+  /** `null` for the kit's own fault counters, which must not report into themselves. */
+  readonly faults: FaultSink | null;
+}
+
+/** One value in prom-client's `metric.get()` shape. */
+export interface MetricValue {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+  exemplar?: { labelSet: Record<string, string>; value: number; timestamp: number };
+}
+
+export interface MetricObject {
+  name: string;
+  help: string;
+  type: string;
+  values: MetricValue[];
+  aggregator: Aggregator;
+}
+
+type CacheNode<S> = Map<unknown, CacheNode<S> | S>;
+
+const NO_FAULTS: FaultSink = { invalidValue() {}, internal() {}, overflow() {} };
+
+function cacheable(value: unknown, maxLength: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return value.length <= maxLength;
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return true;
+    default:
+      return value === null;
+  }
+}
+
+/**
+ * A family of series with one label set each: the label guard (sanitising, collision-free identity) and the
+ * cardinality cap live here, shared by counters, gauges and histograms. It quacks like a prom-client metric, so a
+ * prom-client `Registry` (and its `AggregatorRegistry`) serves it next to the application's own metrics.
+ */
+export abstract class Family<L extends string, S> {
+  readonly [FAMILY_MARKER] = true;
+  /** The name a registry renders; prom-client renames counters in place for OpenMetrics, so it stays writable. */
+  name: string;
+  readonly fullName: string;
+  readonly help: string;
+  readonly labelNames: readonly L[];
+  readonly aggregator: Aggregator;
+  abstract readonly type: 'counter' | 'gauge' | 'histogram';
+
+  protected readonly faults: FaultSink;
+  private readonly reportFaults: boolean;
+  private readonly arity: number;
+  private readonly maxSeries: number;
+  private readonly maxLength: number;
+  private readonly omit: readonly boolean[];
+  private readonly byKey = new Map<string, S>();
+  private cache: CacheNode<S> = new Map();
+  private cacheSize = 0;
+  private overflowSeries: S | undefined;
+  private single: S | undefined;
+
+  protected constructor(config: FamilyConfig<L>) {
+    if (config.labelNames.length > 4) throw new TypeError(`${config.name}: at most 4 labels are supported`);
+    this.name = config.name;
+    this.fullName = config.name;
+    this.help = config.help;
+    this.labelNames = Object.freeze([...config.labelNames]);
+    this.aggregator = config.aggregator ?? 'sum';
+    this.faults = config.faults ?? NO_FAULTS;
+    this.reportFaults = config.faults !== null;
+    this.arity = config.labelNames.length;
+    this.maxSeries = config.options.maxSeries;
+    this.maxLength = config.options.maxLabelValueLength;
+    const omitted = new Set<string>(config.omitWhenEmpty ?? []);
+    this.omit = this.labelNames.map((n) => omitted.has(n));
+  }
+
+  /** Creates the storage of one series. */
+  protected abstract createSeries(labels: Readonly<Record<string, string>>): S;
+  /** Appends one series' values in prom-client's `get()` shape. */
+  protected abstract collectSeries(series: S, into: MetricValue[]): void;
+
+  /**
+   * The series for these label values, given in `labelNames` order. Values are sanitised; a new label set in a
+   * full family gets the overflow series. Never throws.
+   */
+  labels(a?: unknown, b?: unknown, c?: unknown, d?: unknown): S {
+    const n = this.arity;
+    if (n === 0) return (this.single ??= this.createSeries({}));
+    let node: CacheNode<S> | S | undefined = this.cache.get(a);
+    if (n > 1 && node !== undefined) node = (node as CacheNode<S>).get(b);
+    if (n > 2 && node !== undefined) node = (node as CacheNode<S>).get(c);
+    if (n > 3 && node !== undefined) node = (node as CacheNode<S>).get(d);
+    if (node !== undefined) return node as S;
+    return this.resolve(a, b, c, d);
+  }
+
+  /** Like {@link labels}, with the values named. */
+  withLabels(labels: Partial<Readonly<Record<L, unknown>>>): S {
+    const v = this.labelNames.map((name) => labels[name]);
+    return this.labels(v[0], v[1], v[2], v[3]);
+  }
+
+  /** How many series the family holds, the overflow series included. */
+  get seriesCount(): number {
+    return this.byKey.size + (this.overflowSeries === undefined ? 0 : 1) + (this.single === undefined ? 0 : 1);
+  }
+
+  /** Every series with its label set, the overflow series last. */
+  *series(): IterableIterator<S> {
+    if (this.single !== undefined) yield this.single;
+    yield* this.byKey.values();
+    if (this.overflowSeries !== undefined) yield this.overflowSeries;
+  }
+
+  get(): MetricObject {
+    const values: MetricValue[] = [];
+    for (const s of this.series()) this.collectSeries(s, values);
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  /** Forgets every series (prom-client's `registry.resetMetrics()` calls this). */
+  reset(): void {
+    this.byKey.clear();
+    this.cache = new Map();
+    this.cacheSize = 0;
+    this.overflowSeries = undefined;
+    this.single = undefined;
+  }
+
+  private resolve(a: unknown, b: unknown, c: unknown, d: unknown): S {
+    try {
+      const raw = [a, b, c, d].slice(0, this.arity);
+      const clean = raw.map((v) => sanitizeLabelValue(v, this.maxLength));
+      const key = clean.join('\u0000');
+      let series = this.byKey.get(key);
+      if (series === undefined) {
+        if (this.byKey.size >= this.maxSeries - 1) return this.overflow();
+        series = this.createSeries(this.labelObject(clean));
+        this.byKey.set(key, series);
+      }
+      this.remember(raw, series);
+      return series;
+    } catch {
+      this.faults.internal();
+      return this.overflow();
+    }
+  }
+
+  private labelObject(clean: readonly string[]): Readonly<Record<string, string>> {
+    const labels: Record<string, string> = {};
+    for (let i = 0; i < clean.length; i++) {
+      const value = clean[i] as string;
+      if (value === '' && this.omit[i]) continue;
+      labels[this.labelNames[i] as string] = value;
+    }
+    return Object.freeze(labels);
+  }
+
+  private remember(raw: readonly unknown[], series: S): void {
+    if (this.cacheSize >= this.maxSeries * 2) return;
+    for (const v of raw) if (!cacheable(v, this.maxLength)) return;
+    let node = this.cache;
+    for (let i = 0; i < raw.length - 1; i++) {
+      let next = node.get(raw[i]) as CacheNode<S> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(raw[i], next);
+      }
+      node = next;
+    }
+    node.set(raw[raw.length - 1], series);
+    this.cacheSize++;
+  }
+
+  private overflow(): S {
+    if (this.reportFaults) this.faults.overflow(this.fullName);
+    if (this.overflowSeries === undefined) {
+      const labels: Record<string, string> = {};
+      for (const name of this.labelNames) labels[name] = OVERFLOW_LABEL_VALUE;
+      this.overflowSeries = this.createSeries(Object.freeze(labels));
+    }
+    return this.overflowSeries;
+  }
+}

@@ -1,0 +1,90 @@
+import { Family, type FamilyConfig, type FaultSink, type MetricValue } from './family.js';
+
+/** An OpenMetrics exemplar attached to the bucket an observation fell in. */
+export interface Exemplar {
+  readonly labelSet: Readonly<Record<string, string>>;
+  readonly value: number;
+  /** Seconds since the epoch. */
+  readonly timestamp: number;
+}
+
+/**
+ * One histogram series. `counts[i]` holds the observations that fell in bucket `i` alone (not cumulative); the
+ * `+Inf` bucket is `count` minus their sum. Negative, NaN and infinite observations are dropped and counted.
+ */
+export class HistogramSeries {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  /** The latest exemplar per bucket, the `+Inf` bucket last; allocated on the first exemplar. */
+  exemplars: (Exemplar | undefined)[] | undefined;
+
+  constructor(
+    readonly labels: Readonly<Record<string, string>>,
+    readonly bounds: readonly number[],
+    private readonly faults: FaultSink,
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  /** Records one observation; returns the bucket index it fell in (`bounds.length` for `+Inf`), or -1 if dropped. */
+  observe(value: number): number {
+    if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
+      this.faults.invalidValue();
+      return -1;
+    }
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    if (i < bounds.length) this.counts[i]! += 1;
+    this.sum += value;
+    this.count += 1;
+    return i;
+  }
+
+  /** Records one observation with an exemplar for its bucket. */
+  observeWithExemplar(value: number, labelSet: Readonly<Record<string, string>>): void {
+    const i = this.observe(value);
+    if (i < 0) return;
+    this.exemplars ??= new Array<Exemplar | undefined>(this.bounds.length + 1);
+    this.exemplars[i] = { labelSet, value, timestamp: Date.now() / 1000 };
+  }
+}
+
+export interface HistogramConfig<L extends string> extends FamilyConfig<L> {
+  readonly buckets: readonly number[];
+}
+
+/** A histogram family with the kit's label guard and cardinality cap; buckets in seconds. */
+export class HistogramFamily<L extends string = string> extends Family<L, HistogramSeries> {
+  readonly type = 'histogram' as const;
+  readonly buckets: readonly number[];
+
+  constructor(config: HistogramConfig<L>) {
+    super(config);
+    this.buckets = config.buckets;
+  }
+
+  protected createSeries(labels: Readonly<Record<string, string>>): HistogramSeries {
+    return new HistogramSeries(labels, this.buckets, this.faults);
+  }
+
+  protected collectSeries(series: HistogramSeries, into: MetricValue[]): void {
+    const bucketName = `${this.fullName}_bucket`;
+    let cumulative = 0;
+    const n = this.buckets.length;
+    for (let i = 0; i <= n; i++) {
+      cumulative = i < n ? cumulative + (series.counts[i] as number) : series.count;
+      const value: MetricValue = {
+        value: cumulative,
+        labels: { ...series.labels, le: i < n ? (this.buckets[i] as number) : '+Inf' },
+        metricName: bucketName,
+      };
+      const exemplar = series.exemplars?.[i];
+      if (exemplar !== undefined) value.exemplar = { ...exemplar, labelSet: { ...exemplar.labelSet } };
+      into.push(value);
+    }
+    into.push({ value: series.sum, labels: series.labels, metricName: `${this.fullName}_sum` });
+    into.push({ value: series.count, labels: series.labels, metricName: `${this.fullName}_count` });
+  }
+}
