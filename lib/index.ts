@@ -11,3 +11,4 @@ export * from './registration.js';
 export * from './retry-metrics.js';
 export * from './self-metrics.js';
 export * from './service-mesh-metrics.js';
+export * from './failure.js';
