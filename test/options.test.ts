@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import promClient, { Registry } from 'prom-client';
+import {
+  DEFAULT_BUCKETS,
+  LoadBalancerMetrics,
+  RetryMetrics,
+  ServiceMeshMetrics,
+  resolveMetricsOptions,
+} from '../index.js';
+
+describe('MetricsOptions', () => {
+  it('defaults to the global registry, mesh_ prefix, OpenTelemetry buckets, 2000 series, 128 characters', () => {
+    const o = resolveMetricsOptions();
+    expect(o.registry).to.equal(promClient.register);
+    expect(o.prefix).to.equal('mesh_');
+    expect(o.buckets).to.deep.equal([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
+    expect(o.buckets).to.equal(DEFAULT_BUCKETS);
+    expect(o.maxSeries).to.equal(2000);
+    expect(o.maxLabelValueLength).to.equal(128);
+  });
+
+  it('rejects a bad prefix with a TypeError naming it', () => {
+    for (const prefix of ['9abc', 'with-dash', '', 'a b', 'é']) {
+      expect(() => resolveMetricsOptions({ prefix }), prefix).to.throw(TypeError, JSON.stringify(prefix));
+    }
+    expect(() => resolveMetricsOptions({ prefix: 42 as never })).to.throw(TypeError, 'prefix must match');
+    expect(resolveMetricsOptions({ prefix: '_My_App1_' }).prefix).to.equal('_My_App1_');
+  });
+
+  it('rejects buckets that are not finite and strictly increasing', () => {
+    expect(() => resolveMetricsOptions({ buckets: [0.1, 0.1] })).to.throw(TypeError, 'buckets[1] = 0.1');
+    expect(() => resolveMetricsOptions({ buckets: [1, 0.5] })).to.throw(TypeError, 'strictly increasing');
+    expect(() => resolveMetricsOptions({ buckets: [0.1, Infinity] })).to.throw(TypeError, 'buckets[1] must be a finite number, got Infinity');
+    expect(() => resolveMetricsOptions({ buckets: [NaN] })).to.throw(TypeError, 'got NaN');
+    expect(() => resolveMetricsOptions({ buckets: ['1' as never] })).to.throw(TypeError, 'got "1"');
+    expect(() => resolveMetricsOptions({ buckets: [] })).to.throw(TypeError, 'non-empty');
+    expect(resolveMetricsOptions({ buckets: [0.5, 1] }).buckets).to.deep.equal([0.5, 1]);
+  });
+
+  it('rejects bad caps and registries', () => {
+    expect(() => resolveMetricsOptions({ maxSeries: 1 })).to.throw(TypeError, 'maxSeries must be an integer >= 2, got 1');
+    expect(() => resolveMetricsOptions({ maxSeries: 10.5 })).to.throw(TypeError, 'got 10.5');
+    expect(() => resolveMetricsOptions({ maxLabelValueLength: 0 })).to.throw(TypeError, 'maxLabelValueLength');
+    expect(() => resolveMetricsOptions({ registry: {} as never })).to.throw(TypeError, 'registry must be a prom-client Registry');
+    expect(() => resolveMetricsOptions(null as never)).to.throw(TypeError, 'options must be an object, got null');
+  });
+
+  it('validates at construction of every metric set', () => {
+    expect(() => new LoadBalancerMetrics({ prefix: 'x-' })).to.throw(TypeError, '"x-"');
+    expect(() => new RetryMetrics({ buckets: [2, 1] })).to.throw(TypeError);
+    expect(() => new ServiceMeshMetrics({ maxSeries: 0 })).to.throw(TypeError);
+  });
+
+  it('uses the prefix on every family', async () => {
+    const registry = new Registry();
+    new ServiceMeshMetrics({ registry, prefix: 'app_' }).recordCallSuccess('users', 'get', 0.1);
+    const names = registry.getMetricsAsArray().map((m) => m.name);
+    expect(names).to.include.members(['app_calls_total', 'app_call_duration_seconds', 'app_metrics_errors_total']);
+    expect(names.filter((n) => n.startsWith('mesh_'))).to.deep.equal([]);
+  });
+});
