@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** Runs a Node script against the built package (npm test builds first), as a user's project would load it. */
+function node(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: new URL('..', import.meta.url) });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const USE = `
+  const reg = new Registry();
+  const m = new mm.ServiceMeshMetrics({ registry: reg });
+  m.recordCallSuccess('users', 'get_user', 0.1);
+  reg.metrics().then((t) => console.log(t.split('\\n').find((l) => l.startsWith('mesh_calls_total{'))));
+`;
+
+describe('package', () => {
+  it('loads with require()', () => {
+    const r = node(['-e', `const mm = require('mesh-metrics'); const { Registry } = require('prom-client'); ${USE}`]);
+    expect(r.stderr).to.equal('');
+    expect(r.stdout.trim()).to.equal('mesh_calls_total{service="users",operation="get_user",status="success"} 1');
+  });
+
+  it('loads with import', () => {
+    const r = node(['--input-type=module', '-e', `import * as mm from 'mesh-metrics'; import { Registry } from 'prom-client'; ${USE}`]);
+    expect(r.stderr).to.equal('');
+    expect(r.stdout.trim()).to.equal('mesh_calls_total{service="users",operation="get_user",status="success"} 1');
+  });
+
+  it('imports no optional peer (express, koa, axios, cockatiel) when the root entry loads', () => {
+    const hooks = `export async function resolve(specifier, context, next) {
+      if (/^(express|koa|axios|cockatiel)(\\/|$)/.test(specifier)) throw new Error('root entry imported ' + specifier);
+      return next(specifier, context);
+    }`;
+    const r = node([
+      '--input-type=module',
+      '-e',
+      `import { register } from 'node:module';
+       register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+       const mm = await import('mesh-metrics');
+       console.log(typeof mm.ServiceMeshMetrics);`,
+    ]);
+    expect(r.stderr).to.equal('');
+    expect(r.stdout.trim()).to.equal('function');
+  });
+
+  it('the import guard above does catch an optional peer import', () => {
+    const hooks = `export async function resolve(specifier, context, next) {
+      if (/^(express|koa|axios|cockatiel)(\\/|$)/.test(specifier)) throw new Error('root entry imported ' + specifier);
+      return next(specifier, context);
+    }`;
+    const r = node([
+      '--input-type=module',
+      '-e',
+      `import { register } from 'node:module';
+       register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+       await import('express');`,
+    ]);
+    expect(r.status).to.not.equal(0);
+    expect(r.stderr).to.contain('root entry imported express');
+  });
+
+  it('declares prom-client as a peer and never as a dependency', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(pkg.peerDependencies['prom-client']).to.equal('^15.0.0');
+    expect(pkg.dependencies?.['prom-client']).to.equal(undefined);
+    expect(Object.keys(pkg.peerDependenciesMeta).sort()).to.deep.equal(['axios', 'cockatiel', 'express', 'koa']);
+  });
+});
