@@ -1,1 +1,2 @@
 export * from './lib/index.js';
+export * from './lib/scaling.js';

@@ -1,0 +1,158 @@
+import promClient from 'prom-client';
+import type { Registry } from 'prom-client';
+import { describeValue } from './options.js';
+
+/** Options of {@link pushMetrics}. */
+export interface PushMetricsOptions {
+  /** The Pushgateway's base URL, `http://host:9091` (a path prefix and basic-auth credentials are allowed). */
+  readonly url: string;
+  /** The `job` label the gateway puts on every pushed series. */
+  readonly job: string;
+  /**
+   * More grouping labels (such as `instance`), part of the group's URL; each name matches
+   * `[a-zA-Z_][a-zA-Z0-9_]*` and is not `job`, each value is a non-empty string without `/`.
+   * @defaultValue none
+   */
+  readonly groupings?: Readonly<Record<string, string>>;
+  /**
+   * The registry to push, in the Prometheus text format (the Pushgateway does not take OpenMetrics).
+   * @defaultValue prom-client's global `register`
+   */
+  readonly registry?: Registry;
+  /**
+   * `true` replaces every metric of the group (HTTP `PUT`); `false` replaces only the metrics of the same names
+   * (HTTP `POST`).
+   * @defaultValue `true`
+   */
+  readonly replace?: boolean;
+  /**
+   * Give up when the gateway has not answered for this many milliseconds.
+   * @defaultValue 10000
+   */
+  readonly timeoutMs?: number;
+}
+
+const ERROR_MARKER = Symbol.for('mesh-metrics.push-error');
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** The rejection of {@link pushMetrics} when the gateway is unreachable, stalls or refuses the push. */
+export class PushMetricsError extends Error {
+  readonly [ERROR_MARKER] = true;
+  override readonly name = 'PushMetricsError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Whether `e` is a {@link PushMetricsError}, from this copy of the package or another. */
+export function isPushMetricsError(e: unknown): e is PushMetricsError {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[ERROR_MARKER] === true;
+}
+
+interface CheckedPush {
+  readonly url: string;
+  /** The URL without credentials, for messages. */
+  readonly shown: string;
+  readonly job: string;
+  readonly groupings: Record<string, string> | undefined;
+  readonly registry: Registry;
+  readonly replace: boolean;
+  readonly timeoutMs: number;
+}
+
+function checkUrl(url: unknown): URL {
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof url === 'string' ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new TypeError(`url must be an http(s) URL of a Pushgateway, got ${describeValue(url)}`);
+  }
+  if (parsed.search !== '' || parsed.hash !== '') {
+    throw new TypeError('url must not carry a query or a fragment');
+  }
+  return parsed;
+}
+
+function checkGroupValue(what: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '' || value.includes('/')) {
+    throw new TypeError(`${what} must be a non-empty string without "/", got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+function checkGroupings(groupings: unknown): Record<string, string> | undefined {
+  if (groupings === undefined) return undefined;
+  if (typeof groupings !== 'object' || groupings === null || Array.isArray(groupings)) {
+    throw new TypeError(`groupings must be an object of label names to values, got ${describeValue(groupings)}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(groupings)) {
+    if (!LABEL_NAME.test(name) || name === 'job') {
+      throw new TypeError(`groupings: ${JSON.stringify(name)} is not a usable label name`);
+    }
+    out[name] = checkGroupValue(`groupings.${name}`, value);
+  }
+  return out;
+}
+
+function checkOptions(options: PushMetricsOptions): CheckedPush {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`pushMetrics options must be an object, got ${describeValue(options)}`);
+  }
+  const parsed = checkUrl(options.url);
+  const registry = options.registry ?? promClient.register;
+  if (typeof registry?.metrics !== 'function') {
+    throw new TypeError(`registry must be a prom-client Registry, got ${describeValue(options.registry)}`);
+  }
+  if (registry.contentType !== promClient.Registry.PROMETHEUS_CONTENT_TYPE) {
+    throw new TypeError('registry must use the Prometheus text format: the Pushgateway does not accept OpenMetrics');
+  }
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    throw new TypeError(`timeoutMs must be a positive integer, got ${describeValue(timeoutMs)}`);
+  }
+  if (options.replace !== undefined && typeof options.replace !== 'boolean') {
+    throw new TypeError(`replace must be a boolean, got ${describeValue(options.replace)}`);
+  }
+  const shown = `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  return {
+    url: options.url,
+    shown,
+    job: checkGroupValue('job', options.job),
+    groupings: checkGroupings(options.groupings),
+    registry,
+    replace: options.replace ?? true,
+    timeoutMs,
+  };
+}
+
+function reason(error: unknown): string {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/**
+ * Pushes a registry to a Prometheus Pushgateway, for batch jobs that end before any scrape could reach them. The
+ * group is `job` plus `groupings`. Resolves once the gateway accepted the push. Rejects with a `TypeError` for bad
+ * options, and with a {@link PushMetricsError} naming the gateway when it is unreachable, stalls past `timeoutMs`,
+ * or refuses the push; it never throws past the promise.
+ */
+export async function pushMetrics(options: PushMetricsOptions): Promise<void> {
+  const o = checkOptions(options);
+  const gateway = new promClient.Pushgateway(o.url, { timeout: o.timeoutMs }, o.registry);
+  const params = o.groupings === undefined ? { jobName: o.job } : { jobName: o.job, groupings: o.groupings };
+  try {
+    await (o.replace ? gateway.push(params) : gateway.pushAdd(params));
+  } catch (error) {
+    throw new PushMetricsError(`mesh-metrics: push to the Pushgateway at ${o.shown} failed: ${reason(error)}`, {
+      cause: error,
+    });
+  }
+}

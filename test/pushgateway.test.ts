@@ -1,0 +1,176 @@
+import { expect } from 'chai';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Registry } from 'prom-client';
+import { isPushMetricsError, pushMetrics, PushMetricsError } from '../lib/push-metrics.js';
+import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
+import { sampleIn } from './helpers/exposition.js';
+import { freePort, havePushgateway, startPushgateway, type RunningPushgateway } from './helpers/pushgateway.js';
+
+const required = process.env.CI === 'true' || process.env.MESH_E2E_REQUIRED === '1';
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejected promise');
+}
+
+function batchRegistry(): { registry: Registry; mesh: ServiceMeshMetrics } {
+  const registry = new Registry();
+  const mesh = new ServiceMeshMetrics({ registry });
+  return { registry, mesh };
+}
+
+describe('pushMetrics: options', () => {
+  const registry = new Registry();
+  const bad: [string, unknown, RegExp][] = [
+    ['no url', { job: 'j', registry }, /url must be an http\(s\) URL/],
+    ['a ftp url', { url: 'ftp://127.0.0.1:9091', job: 'j', registry }, /url must be an http\(s\) URL.*ftp:/],
+    ['a url with a query', { url: 'http://127.0.0.1:9091/?a=1', job: 'j', registry }, /query/],
+    ['an empty job', { url: 'http://127.0.0.1:9091', job: '', registry }, /job must be a non-empty string/],
+    ['a job with a slash', { url: 'http://127.0.0.1:9091', job: 'a/b', registry }, /job must be .*"a\/b"/],
+    ['a grouping named job', { url: 'http://127.0.0.1:9091', job: 'j', registry, groupings: { job: 'x' } }, /"job"/],
+    ['a bad grouping name', { url: 'http://127.0.0.1:9091', job: 'j', registry, groupings: { 'a-b': 'x' } }, /"a-b"/],
+    ['an empty grouping value', { url: 'http://127.0.0.1:9091', job: 'j', registry, groupings: { a: '' } }, /groupings\.a/],
+    ['a bad registry', { url: 'http://127.0.0.1:9091', job: 'j', registry: {} }, /registry must be/],
+    ['a zero timeout', { url: 'http://127.0.0.1:9091', job: 'j', registry, timeoutMs: 0 }, /timeoutMs.*0/],
+    ['a bad replace', { url: 'http://127.0.0.1:9091', job: 'j', registry, replace: 'yes' }, /replace must be a boolean/],
+  ];
+  for (const [what, options, message] of bad) {
+    it(`rejects ${what} with a TypeError`, async () => {
+      const e = await rejection(pushMetrics(options as never));
+      expect(e).to.be.instanceOf(TypeError);
+      expect(e.message).to.match(message);
+    });
+  }
+
+  it('rejects an OpenMetrics registry, which the Pushgateway cannot read', async () => {
+    const om = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const e = await rejection(pushMetrics({ url: 'http://127.0.0.1:9091', job: 'j', registry: om as never }));
+    expect(e).to.be.instanceOf(TypeError);
+    expect(e.message).to.match(/Prometheus text format/);
+  });
+});
+
+describe('pushMetrics: a gateway that is not there', () => {
+  let stalled: Server | undefined;
+  const sockets = new Set<Socket>();
+
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => (stalled ? stalled.close(r) : r(undefined)));
+  });
+
+  it('rejects with a clear PushMetricsError when the port refuses connections', async () => {
+    const { registry, mesh } = batchRegistry();
+    mesh.recordRegistration('users');
+    const port = await freePort();
+    const e = await rejection(
+      pushMetrics({ url: `http://user:secret@127.0.0.1:${port}`, job: 'nightly', registry }),
+    );
+    expect(e).to.be.instanceOf(PushMetricsError);
+    expect(isPushMetricsError(e)).to.equal(true);
+    expect(e.message).to.equal(
+      `mesh-metrics: push to the Pushgateway at http://127.0.0.1:${port} failed: connection refused (ECONNREFUSED)`,
+    );
+    expect(e.message).not.to.include('secret');
+    expect((e.cause as { code?: string }).code).to.equal('ECONNREFUSED');
+  });
+
+  it('rejects once timeoutMs passes when the gateway accepts but never answers', async () => {
+    stalled = createServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((r) => stalled!.listen(0, '127.0.0.1', r));
+    const port = (stalled.address() as { port: number }).port;
+    const { registry } = batchRegistry();
+    const e = await rejection(pushMetrics({ url: `http://127.0.0.1:${port}`, job: 'nightly', registry, timeoutMs: 200 }));
+    expect(isPushMetricsError(e)).to.equal(true);
+    expect(e.message).to.match(/^mesh-metrics: push to the Pushgateway at http:\/\/127\.0\.0\.1:\d+ failed: .*timed out/);
+  });
+});
+
+if (!havePushgateway()) {
+  if (required) {
+    describe('pushMetrics against a real Pushgateway', () => {
+      it('needs Debian prometheus-pushgateway (apt-get install prometheus-pushgateway)', () => {
+        expect.fail('prometheus-pushgateway is not installed');
+      });
+    });
+  } else {
+    console.log('  SKIP pushMetrics against a real Pushgateway: prometheus-pushgateway is not installed');
+  }
+} else {
+  describe('pushMetrics against a real Pushgateway', function () {
+    this.timeout(20_000);
+    let gateway: RunningPushgateway;
+
+    before(async () => {
+      gateway = await startPushgateway();
+    });
+    after(async () => {
+      await gateway?.stop();
+    });
+
+    it('shows the pushed families on the gateway with the job and grouping labels', async () => {
+      const { registry, mesh } = batchRegistry();
+      for (let i = 0; i < 3; i++) mesh.recordCallSuccess('users', 'get_user', 0.02);
+      mesh.recordCallFailure('users', 'get_user', Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), 0.3);
+      mesh.updateHealthyInstances('users', 2);
+      await pushMetrics({ url: gateway.url, job: 'nightly_report', groupings: { instance: 'batch-1' }, registry });
+
+      const text = await gateway.metrics();
+      const g = 'instance="batch-1",job="nightly_report"';
+      expect(sampleIn(text, `mesh_calls_total{${g},operation="get_user",service="users",status="success"}`)).to.equal(3);
+      expect(
+        sampleIn(
+          text,
+          `mesh_calls_total{error_type="connection_refused",${g},operation="get_user",service="users",status="failure"}`,
+        ),
+      ).to.equal(1);
+      expect(sampleIn(text, `mesh_call_duration_seconds_count{${g},operation="get_user",service="users"}`)).to.equal(4);
+      expect(sampleIn(text, `mesh_call_duration_seconds_bucket{${g},operation="get_user",service="users",le="0.025"}`)).to.equal(3);
+      expect(sampleIn(text, `mesh_healthy_instances{${g},service="users"}`)).to.equal(2);
+      expect(sampleIn(text, `push_failure_time_seconds{${g}}`)).to.equal(0);
+    });
+
+    it('replaces the group on the next push, and adds to it with replace: false', async () => {
+      const { registry, mesh } = batchRegistry();
+      mesh.recordRegistration('orders');
+      await pushMetrics({ url: gateway.url, job: 'replace_job', registry });
+      mesh.recordRegistration('orders');
+      await pushMetrics({ url: gateway.url, job: 'replace_job', registry });
+      let text = await gateway.metrics();
+      expect(sampleIn(text, 'mesh_registrations_total{instance="",job="replace_job",service="orders"}')).to.equal(2);
+
+      const other = batchRegistry();
+      other.mesh.updateCircuitBreakerState('orders', 'open');
+      await pushMetrics({ url: gateway.url, job: 'replace_job', registry: other.registry, replace: false });
+      text = await gateway.metrics();
+      expect(sampleIn(text, 'mesh_registrations_total{instance="",job="replace_job",service="orders"}')).to.equal(2);
+      expect(sampleIn(text, 'mesh_circuit_breaker_state{instance="",job="replace_job",service="orders"}')).to.equal(1);
+    });
+
+    it('rejects with the gateway\'s own answer when it refuses the push', async () => {
+      const first = batchRegistry();
+      first.mesh.recordRegistration('users');
+      await pushMetrics({ url: gateway.url, job: 'first', registry: first.registry });
+      // The same name as another type: the gateway refuses what is inconsistent with what it holds.
+      const registry = new Registry();
+      registry.registerMetric({
+        name: 'mesh_registrations_total',
+        help: 'Service instances registered.',
+        type: 'gauge',
+        aggregator: 'sum',
+        get: () => ({ name: 'mesh_registrations_total', help: 'Service instances registered.', type: 'gauge', aggregator: 'sum', values: [{ value: 1, labels: {} }] }),
+        reset() {},
+      } as never);
+      const e = await rejection(pushMetrics({ url: gateway.url, job: 'clash', registry }));
+      expect(isPushMetricsError(e)).to.equal(true);
+      expect(e.message).to.match(/^mesh-metrics: push to the Pushgateway at http:\/\/127\.0\.0\.1:\d+ failed: push failed with status 400/);
+    });
+  });
+}
