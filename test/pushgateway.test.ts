@@ -47,7 +47,8 @@ describe('pushMetrics: options', () => {
   }
 
   it('rejects an OpenMetrics registry, which the Pushgateway cannot read', async () => {
-    const om = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const om = new Registry();
+    om.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
     const e = await rejection(pushMetrics({ url: 'http://127.0.0.1:9091', job: 'j', registry: om as never }));
     expect(e).to.be.instanceOf(TypeError);
     expect(e.message).to.match(/Prometheus text format/);
