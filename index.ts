@@ -1,2 +1,3 @@
 export * from './lib/index.js';
 export * from './lib/scaling.js';
+export * from './interceptors/index.js';

@@ -1,0 +1,198 @@
+import { resolveMetricsOptions, describeValue, type ResolvedMetricsOptions } from '../lib/options.js';
+import { RetryMetrics } from '../lib/retry-metrics.js';
+import { SelfMetrics } from '../lib/self-metrics.js';
+import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
+import { classifyError } from '../lib/classify-error.js';
+import { BreakerWatch } from './breaker-watch.js';
+import { checkName, resolvePolicyOptions, type ResolvedPolicyOptions } from './policy-options.js';
+import type { InstrumentPolicyOptions, InstrumentedPolicy, PolicyCallContext } from './policy-types.js';
+import {
+  circuitBreakersIn,
+  flattenPolicy,
+  isPolicyLike,
+  runChain,
+  type AttemptSink,
+  type ChainLink,
+  type PolicyContextLike,
+  type PolicyLike,
+} from './policy-walk.js';
+
+const INSTRUMENTED = Symbol.for('mesh-metrics.instrumented-policy');
+
+let neverAborted: AbortSignal | undefined;
+
+/** What every sibling of one instrumented policy shares: the chain, the metric sets and the breaker listeners. */
+interface PolicyCore extends ResolvedPolicyOptions {
+  readonly chain: readonly ChainLink[];
+  readonly hasRetry: boolean;
+  readonly metricsOptions: ResolvedMetricsOptions;
+  readonly calls: ServiceMeshMetrics;
+  readonly self: SelfMetrics;
+  readonly watch: BreakerWatch;
+  readonly siblings: Map<string, Instrumented>;
+  retries: RetryMetrics | undefined;
+}
+
+function retryMetrics(core: PolicyCore): RetryMetrics {
+  return (core.retries ??= new RetryMetrics(core.metricsOptions));
+}
+
+function failed(core: PolicyCore, outcome: unknown): boolean {
+  try {
+    return Boolean(core.isFailure(outcome));
+  } catch {
+    core.self.internal();
+    return true;
+  }
+}
+
+/** One call: its start, its attempts, and the retries it made, counted as cockatiel hands over attempt numbers. */
+class CallRecord implements AttemptSink {
+  private readonly start = performance.now();
+  private attempts = 1;
+  private retried = false;
+
+  constructor(
+    private readonly core: PolicyCore,
+    private readonly operation: string,
+  ) {}
+
+  attempt(attempt: number): void {
+    if (!(attempt >= 1)) return;
+    this.retried = true;
+    if (attempt + 1 > this.attempts) this.attempts = attempt + 1;
+    retryMetrics(this.core).recordAttempt(this.core.service, this.operation, attempt);
+  }
+
+  /** The context `fn` receives: cockatiel's own, with `attempt` and `signal` always present. */
+  context(context: PolicyContextLike, signal: AbortSignal | undefined): PolicyCallContext {
+    const attempt = typeof context.attempt === 'number' ? context.attempt : 0;
+    // A retry hidden inside a policy we cannot see into still shows its attempt number here.
+    if (!this.core.hasRetry && attempt >= 1) this.attempt(attempt);
+    const s = context.signal ?? signal ?? (neverAborted ??= new AbortController().signal);
+    return { ...context, attempt, signal: s };
+  }
+
+  finish(ok: boolean, outcome: unknown): void {
+    const { core, operation } = this;
+    const seconds = (performance.now() - this.start) / 1000;
+    if (ok) core.calls.recordCallSuccess(core.service, operation, seconds);
+    else core.calls.recordCallFailure(core.service, operation, outcome, seconds);
+    if (!core.hasRetry && !this.retried) return;
+    const retries = retryMetrics(core);
+    if (ok) {
+      retries.recordSuccess(core.service, operation, this.attempts, seconds);
+      return;
+    }
+    retries.recordFailure(core.service, operation, this.attempts, outcome, seconds);
+    this.logGiveUp(outcome);
+  }
+
+  private logGiveUp(outcome: unknown): void {
+    const { core, operation, attempts } = this;
+    if (core.logger === undefined) return;
+    try {
+      const fields = { service: core.service, operation, attempts, error_type: classifyError(outcome) };
+      core.logger.warn(fields, `call to ${core.service} (${operation}) failed after ${attempts} attempt(s)`);
+    } catch {
+      core.self.internal();
+    }
+  }
+}
+
+class Instrumented implements InstrumentedPolicy {
+  readonly [INSTRUMENTED] = true;
+  readonly service: string;
+
+  constructor(
+    private readonly core: PolicyCore,
+    readonly operation: string,
+  ) {
+    this.service = core.service;
+  }
+
+  async execute<T>(fn: (context: PolicyCallContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError(`execute needs a function, got ${describeValue(fn)}`);
+    const core = this.core;
+    const record = new CallRecord(core, this.operation);
+    let value: unknown;
+    try {
+      value = await runChain(core.chain, (context) => fn(record.context(context, signal)), signal, record);
+    } catch (error) {
+      record.finish(!failed(core, error), error);
+      throw error;
+    }
+    record.finish(!failed(core, value), value);
+    return value as T;
+  }
+
+  forOperation(operation: string): InstrumentedPolicy {
+    if (operation === this.operation) return this;
+    const siblings = this.core.siblings;
+    let sibling = siblings.get(operation);
+    if (sibling === undefined) {
+      sibling = new Instrumented(this.core, checkName('operation', operation));
+      siblings.set(operation, sibling);
+    }
+    return sibling;
+  }
+
+  dispose(): void {
+    this.core.watch.dispose();
+  }
+}
+
+/** Whether `value` is a policy returned by {@link instrumentPolicy} or {@link meshPolicy}. */
+export function isInstrumentedPolicy(value: unknown): value is InstrumentedPolicy {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[INSTRUMENTED] === true;
+}
+
+/** The number of circuit-breaker listeners an instrumented policy holds (for leak checks); 0 after `dispose()`. */
+export function policyListenerCount(policy: InstrumentedPolicy): number {
+  return policy instanceof Instrumented ? (policy as unknown as { core: PolicyCore }).core.watch.listenerCount : 0;
+}
+
+/**
+ * Wraps any cockatiel policy (3 or 4; a single policy or a `wrap(...)` of several) so that every call through
+ * `execute` records `mesh_calls_total` and `mesh_call_duration_seconds`, each retry of that call in
+ * `mesh_retry_attempts_total{attempt}`, and, when a retry is inside, `mesh_retry_success_total` or
+ * `mesh_retry_failure_total` and `mesh_retry_duration_seconds`. Every circuit breaker inside drives
+ * `mesh_circuit_breaker_state{service}`. Throws a `TypeError` naming a bad option. The policy itself is not changed.
+ */
+export function instrumentPolicy(policy: PolicyLike, options: InstrumentPolicyOptions): InstrumentedPolicy {
+  if (isInstrumentedPolicy(policy)) return reuseInstrumented(policy, options);
+  if (!isPolicyLike(policy)) {
+    throw new TypeError(`policy must be a cockatiel policy (an object with execute()), got ${describeValue(policy)}`);
+  }
+  const resolved = resolvePolicyOptions(options);
+  const metricsOptions = resolveMetricsOptions(options);
+  const chain = flattenPolicy(policy);
+  const calls = new ServiceMeshMetrics(metricsOptions);
+  const self = new SelfMetrics(metricsOptions);
+  const hasRetry = chain.some((l) => l.retry);
+  const core: PolicyCore = {
+    ...resolved,
+    chain,
+    hasRetry,
+    metricsOptions,
+    calls,
+    self,
+    retries: hasRetry ? new RetryMetrics(metricsOptions) : undefined,
+    watch: new BreakerWatch(resolved.service, circuitBreakersIn(chain), calls, self, resolved.logger),
+    siblings: new Map(),
+  };
+  const root = new Instrumented(core, resolved.operation);
+  core.siblings.set(resolved.operation, root);
+  return root;
+}
+
+/** An already instrumented policy is not measured twice: its sibling for the requested operation is returned. */
+function reuseInstrumented(policy: InstrumentedPolicy, options: InstrumentPolicyOptions): InstrumentedPolicy {
+  const resolved = resolvePolicyOptions({ ...options, operation: options?.operation ?? policy.operation });
+  if (resolved.service !== policy.service) {
+    throw new TypeError(
+      `policy is already instrumented for service ${describeValue(policy.service)}, got service ${describeValue(resolved.service)}`,
+    );
+  }
+  return policy.forOperation(resolved.operation);
+}

@@ -1,0 +1,94 @@
+import { createRequire } from 'node:module';
+import { classifyError } from '../lib/classify-error.js';
+import { describeValue } from '../lib/options.js';
+import { instrumentPolicy } from './instrument-policy.js';
+import { resolveMeshOptions, type ResolvedMeshOptions } from './policy-options.js';
+import type { InstrumentedPolicy, MeshPolicyOptions } from './policy-types.js';
+import type { PolicyLike } from './policy-walk.js';
+
+/** cockatiel's policy builder (`handleWhen(...)`), seen structurally. */
+interface PolicyBuilder {
+  orWhenResult(predicate: (result: unknown) => boolean): PolicyBuilder;
+}
+
+/** The part of the cockatiel module (3 or 4) that `meshPolicy` builds with. */
+interface CockatielModule {
+  handleWhen(predicate: (error: Error) => boolean): PolicyBuilder;
+  retry(builder: PolicyBuilder, options: { maxAttempts: number; backoff: unknown }): PolicyLike;
+  circuitBreaker(builder: PolicyBuilder, options: { halfOpenAfter: number; breaker: unknown }): PolicyLike;
+  timeout(durationMs: number, strategy: string): PolicyLike;
+  wrap(...policies: PolicyLike[]): PolicyLike;
+  noop: PolicyLike;
+  ExponentialBackoff: new (options: { initialDelay: number; maxDelay: number }) => unknown;
+  ConsecutiveBreaker: new (threshold: number) => unknown;
+  TimeoutStrategy: { Aggressive: string };
+}
+
+const FUNCTIONS = ['handleWhen', 'retry', 'circuitBreaker', 'timeout', 'wrap', 'ExponentialBackoff', 'ConsecutiveBreaker'];
+
+let loaded: CockatielModule | undefined;
+
+function checkModule(value: unknown): CockatielModule {
+  const m = value as Record<string, unknown> | null;
+  const missing =
+    typeof m !== 'object' || m === null
+      ? 'everything'
+      : (FUNCTIONS.find((name) => typeof m[name] !== 'function') ??
+        (typeof (m.noop as { execute?: unknown } | undefined)?.execute === 'function' ? undefined : 'noop') ??
+        (typeof (m.TimeoutStrategy as { Aggressive?: unknown } | undefined)?.Aggressive === 'string'
+          ? undefined
+          : 'TimeoutStrategy'));
+  if (missing !== undefined) {
+    throw new TypeError(`cockatiel must be the cockatiel module (3 or 4), got ${describeValue(value)} (missing ${missing})`);
+  }
+  return value as CockatielModule;
+}
+
+/** The installed `cockatiel` package, loaded on first use so that the kit never needs it otherwise. */
+function loadCockatiel(): CockatielModule {
+  if (loaded !== undefined) return loaded;
+  let mod: unknown;
+  try {
+    mod = createRequire(import.meta.url)('cockatiel');
+  } catch (error) {
+    throw new Error(
+      'meshPolicy needs the optional peer dependency cockatiel (^3.1 or ^4): install it, or pass the module as ' +
+        'options.cockatiel',
+      { cause: error },
+    );
+  }
+  return (loaded = checkModule(mod));
+}
+
+/** Retry, then breaker, then a per-attempt timeout: each attempt passes the breaker, and a timeout is a failure. */
+function build(c: CockatielModule, o: ResolvedMeshOptions): PolicyLike {
+  const isFailure = o.isFailure;
+  const failure = (outcome: unknown): boolean => Boolean(isFailure(outcome));
+  // An open circuit rejects at once; retrying it would only wait for the same answer.
+  const retryable = (error: unknown): boolean => failure(error) && classifyError(error) !== 'circuit_open';
+  const policies: PolicyLike[] = [];
+  if (o.retry !== false) {
+    const backoff = new c.ExponentialBackoff({ initialDelay: o.retry.initialDelayMs, maxDelay: o.retry.maxDelayMs });
+    policies.push(c.retry(c.handleWhen(retryable).orWhenResult(failure), { maxAttempts: o.retry.retries, backoff }));
+  }
+  if (o.circuitBreaker !== false) {
+    const breaker = new c.ConsecutiveBreaker(o.circuitBreaker.consecutiveFailures);
+    const halfOpenAfter = o.circuitBreaker.halfOpenAfterMs;
+    policies.push(c.circuitBreaker(c.handleWhen(failure).orWhenResult(failure), { halfOpenAfter, breaker }));
+  }
+  if (o.timeoutMs !== undefined) policies.push(c.timeout(o.timeoutMs, c.TimeoutStrategy.Aggressive));
+  if (policies.length === 0) return c.noop;
+  return policies.length === 1 ? (policies[0] as PolicyLike) : c.wrap(...policies);
+}
+
+/**
+ * Builds an instrumented cockatiel policy for calls to one service: retry with exponential backoff
+ * (`retries: 2` means at most 3 attempts; calls rejected by an open circuit are not retried), a consecutive-failure
+ * circuit breaker shared by every `forOperation` sibling, and an optional per-attempt timeout. Everything
+ * {@link instrumentPolicy} records is recorded. Throws a `TypeError` naming a bad option.
+ */
+export function meshPolicy(options: MeshPolicyOptions): InstrumentedPolicy {
+  const resolved = resolveMeshOptions(options);
+  const c = options.cockatiel === undefined ? loadCockatiel() : checkModule(options.cockatiel);
+  return instrumentPolicy(build(c, resolved), options);
+}
