@@ -1,0 +1,38 @@
+import { cores, script, Worker } from './child.js';
+import type { BenchConfig, Row } from './report.js';
+import { median } from './stats.js';
+
+const NAMES = ['recordRequest', 'observeRequestDuration', 'recordCallSuccess'] as const;
+const PROM_EQUIVALENT: Record<(typeof NAMES)[number], string> = {
+  recordRequest: 'counter.inc({service,instance,strategy})',
+  observeRequestDuration: 'histogram.observe({service,instance}, v)',
+  recordCallSuccess: 'counter.inc({service,operation,status}) + histogram.observe({service,operation}, v)',
+};
+
+/** Record path: each kit call vs prom-client's labelled equivalent, ns per call; target <= 0.5x. */
+export async function recordPath(config: BenchConfig): Promise<Row[]> {
+  const worker = await Worker.start(script('./workers/record-path.js'), [], cores().measured);
+  try {
+    const ns = await worker.request<Record<string, number[]>>('measure', {
+      rounds: config.rounds,
+      timeMs: config.quick ? 150 : 600,
+    });
+    return NAMES.map((name) => {
+      const kit = median(ns[`kit:${name}`] ?? []);
+      const prom = median(ns[`prom:${name}`] ?? []);
+      return {
+        suite: 'Record path',
+        subject: `${name} vs prom-client ${PROM_EQUIVALENT[name]}`,
+        metric: 'ns per call',
+        baseline: prom,
+        candidate: kit,
+        ratio: kit / prom,
+        target: '<= 0.5x',
+        met: kit / prom <= 0.5,
+        rounds: { kit: ns[`kit:${name}`] ?? [], prom: ns[`prom:${name}`] ?? [] },
+      };
+    });
+  } finally {
+    await worker.stop();
+  }
+}

@@ -1,0 +1,186 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Registry, RegistryContentType } from 'prom-client';
+import { CounterFamily, type CounterSeries } from './counter.js';
+import { GaugeFamily, type GaugeSeries } from './gauge.js';
+import { HistogramFamily, type Exemplar, type HistogramSeries } from './histogram.js';
+import { escapeLabelValue } from './label-value.js';
+
+/**
+ * Renders a prom-client registry's exposition, byte for byte what `registry.metrics()` returns, but the kit's own
+ * families are written straight from their series, in slices that give the event loop a turn between them, so a
+ * scrape of many series neither blocks the server nor builds prom-client's intermediate objects. Other metrics in
+ * the registry (the application's prom-client metrics) are rendered by the registry itself.
+ */
+export interface ExpositionOptions {
+  /**
+   * Exposition lines written between two turns of the event loop.
+   * @defaultValue 4096
+   */
+  readonly sliceLines?: number;
+}
+
+const DEFAULT_SLICE_LINES = 4096;
+
+/** A registry of either content type. */
+export type AnyRegistry = Registry<RegistryContentType>;
+
+type KitFamily = CounterFamily | GaugeFamily | HistogramFamily;
+type LabelValues = Readonly<Record<string, unknown>>;
+
+interface Context {
+  readonly openMetrics: boolean;
+  /** The registry's default labels, or null when it has none. */
+  readonly defaults: LabelValues | null;
+  readonly sliceLines: number;
+}
+
+/** What `registry.metrics()` itself uses, beyond prom-client's published types. */
+interface RegistryInternals {
+  _defaultLabels?: unknown;
+  getMetricsAsString(metric: unknown): Promise<string>;
+}
+
+function isKitFamily(metric: unknown): metric is KitFamily {
+  return metric instanceof CounterFamily || metric instanceof GaugeFamily || metric instanceof HistogramFamily;
+}
+
+/** prom-client's rendering of a sample value. */
+function valueText(value: number): string {
+  if (Number.isNaN(value)) return 'Nan';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return `${value}`;
+}
+
+function escapeText(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function labelText(name: string, value: unknown): string {
+  return `${name}="${typeof value === 'string' ? escapeLabelValue(value) : String(value)}"`;
+}
+
+/** `{a="1",b="2"}`, or `""` without labels; default labels merged the way prom-client merges them. */
+function plainLabels(labels: LabelValues, ctx: Context): string {
+  const merged = ctx.defaults === null ? labels : { ...labels, ...ctx.defaults, ...labels };
+  let text = '';
+  for (const [name, value] of Object.entries(merged)) text += (text === '' ? '' : ',') + labelText(name, value);
+  return text === '' ? '' : `{${text}}`;
+}
+
+/** The label text before and after `le` on a bucket line, in prom-client's order (series labels, le, defaults). */
+function bucketLabels(labels: LabelValues, ctx: Context): [before: string, after: string] {
+  const withLe = { ...labels, le: '' };
+  const merged = ctx.defaults === null ? withLe : { ...withLe, ...ctx.defaults, ...withLe };
+  let before = '';
+  let after = '';
+  let seenLe = false;
+  for (const [name, value] of Object.entries(merged)) {
+    if (name === 'le') seenLe = true;
+    else if (seenLe) after += `,${labelText(name, value)}`;
+    else before += `${labelText(name, value)},`;
+  }
+  return [before, after];
+}
+
+function exemplarText(e: Exemplar): string {
+  let labels = '';
+  for (const [name, value] of Object.entries(e.labelSet)) labels += (labels === '' ? '' : ',') + labelText(name, value);
+  return ` # {${labels}} ${valueText(e.value)} ${e.timestamp}`;
+}
+
+function histogramLines(family: HistogramFamily, les: readonly string[], s: HistogramSeries, ctx: Context): string {
+  const [before, after] = bucketLabels(s.labels, ctx);
+  const head = `\n${family.fullName}_bucket{${before}`;
+  const tail = `${after}} `;
+  const n = les.length - 1;
+  const exemplars = ctx.openMetrics ? s.exemplars : undefined;
+  let out = '';
+  let cumulative = 0;
+  for (let i = 0; i <= n; i++) {
+    cumulative = i < n ? cumulative + (s.counts[i] as number) : s.count;
+    out += head + (les[i] as string) + tail + valueText(cumulative);
+    const e = exemplars?.[i];
+    if (e !== undefined) out += exemplarText(e);
+  }
+  const labels = plainLabels(s.labels, ctx);
+  return `${out}\n${family.fullName}_sum${labels} ${valueText(s.sum)}\n${family.fullName}_count${labels} ${valueText(s.count)}`;
+}
+
+/** Renders one kit family, yielding text slices and an event-loop turn after each `sliceLines` lines. */
+async function* familyText(family: KitFamily, ctx: Context): AsyncGenerator<string> {
+  const name = escapeText(family.name);
+  let chunk = `# HELP ${name} ${escapeText(family.help)}\n# TYPE ${name} ${family.type}`;
+  let lines = 0;
+  const step = family instanceof HistogramFamily ? family.buckets.length + 3 : 1;
+  const render = seriesRenderer(family, ctx, name);
+  for (const series of family.series() as Iterable<AnySeries>) {
+    chunk += render(series);
+    lines += step;
+    if (lines >= ctx.sliceLines) {
+      yield chunk;
+      chunk = '';
+      lines = 0;
+      await nextTurn();
+    }
+  }
+  if (chunk !== '') yield chunk;
+}
+
+type AnySeries = CounterSeries | GaugeSeries | HistogramSeries;
+type SeriesRenderer = (series: AnySeries) => string;
+
+function seriesRenderer(family: KitFamily, ctx: Context, name: string): SeriesRenderer {
+  if (family instanceof HistogramFamily) {
+    const les = [...family.buckets.map((b) => `le="${b}"`), 'le="+Inf"'];
+    return (s) => histogramLines(family, les, s as HistogramSeries, ctx);
+  }
+  const sample = family.type === 'counter' && ctx.openMetrics ? `${name}_total` : name;
+  return (s) => `\n${sample}${plainLabels(s.labels, ctx)} ${valueText((s as CounterSeries | GaugeSeries).value)}`;
+}
+
+function contextOf(registry: AnyRegistry, options: ExpositionOptions): Context {
+  const defaults = (registry as unknown as RegistryInternals)._defaultLabels;
+  const hasDefaults = typeof defaults === 'object' && defaults !== null && Object.keys(defaults).length > 0;
+  const sliceLines = options.sliceLines ?? DEFAULT_SLICE_LINES;
+  if (!Number.isInteger(sliceLines) || sliceLines < 1) {
+    throw new TypeError(`sliceLines must be an integer >= 1, got ${String(sliceLines)}`);
+  }
+  return {
+    openMetrics: String(registry.contentType).startsWith('application/openmetrics-text'),
+    defaults: hasDefaults ? (defaults as LabelValues) : null,
+    sliceLines,
+  };
+}
+
+/**
+ * The registry's exposition as a sequence of text pieces whose concatenation equals `registry.metrics()`.
+ * Like `registry.metrics()`, it starts collecting every non-kit metric at once (renaming counters for OpenMetrics
+ * as prom-client does), and rejects when one of them does.
+ */
+export async function* expositionChunks(registry: AnyRegistry, options: ExpositionOptions = {}): AsyncGenerator<string> {
+  const ctx = contextOf(registry, options);
+  const parts = registry.getMetricsAsArray().map((metric) => {
+    const m = metric as unknown as { type: string; name: string };
+    if (ctx.openMetrics && m.type === 'counter') m.name = m.name.replace(/_total$/, '');
+    if (isKitFamily(metric)) return metric;
+    const text = (registry as unknown as RegistryInternals).getMetricsAsString(metric);
+    text.catch(() => {}); // awaited in order below; this only stops an early rejection being reported as unhandled
+    return text;
+  });
+  const separator = ctx.openMetrics ? '\n' : '\n\n';
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) yield separator;
+    const part = parts[i] as KitFamily | Promise<string>;
+    if (part instanceof Promise) yield await part;
+    else yield* familyText(part, ctx);
+  }
+  yield ctx.openMetrics ? '\n# EOF\n' : '\n';
+}
+
+/** The registry's whole exposition, equal to `registry.metrics()`; see {@link expositionChunks}. */
+export async function renderExposition(registry: AnyRegistry, options: ExpositionOptions = {}): Promise<string> {
+  let text = '';
+  for await (const chunk of expositionChunks(registry, options)) text += chunk;
+  return text;
+}
