@@ -12,3 +12,5 @@ export * from './retry-metrics.js';
 export * from './self-metrics.js';
 export * from './service-mesh-metrics.js';
 export * from './failure.js';
+export * from './balancer.js';
+export * from './instance-origin.js';

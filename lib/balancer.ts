@@ -1,0 +1,336 @@
+import { InstanceRecord, type BalancerInstance, type InstanceSnapshot } from './balancer-instance.js';
+import { BALANCER_STRATEGIES, STRATEGIES, type BalancerStrategy, type PickContext, type PickFunction } from './balancer-strategies.js';
+import { nextHealthScore } from './ewma.js';
+import { instanceOrigin } from './instance-origin.js';
+import { LoadBalancerMetrics } from './load-balancer-metrics.js';
+import { describeValue, resolveMetricsOptions, type MetricsOptions } from './options.js';
+import { OutlierDetector, resolveOutlierOptions, type OutlierOptions } from './outlier-detector.js';
+import { SelfMetrics } from './self-metrics.js';
+import { ServiceMeshMetrics } from './service-mesh-metrics.js';
+
+export type { BalancerInstance, InstanceSnapshot } from './balancer-instance.js';
+export { BALANCER_STRATEGIES, type BalancerStrategy } from './balancer-strategies.js';
+export type { OutlierOptions } from './outlier-detector.js';
+
+export interface BalancerOptions extends MetricsOptions {
+  /** The service the instances belong to: the `service` label. */
+  readonly service: string;
+  /**
+   * The instances' URLs (`http:` or `https:`); each must be valid and of its own origin.
+   * @defaultValue none: `register()` them later
+   */
+  readonly instances?: readonly string[];
+  /**
+   * How an instance is chosen among those not ejected.
+   * @defaultValue `"round_robin"`
+   */
+  readonly strategy?: BalancerStrategy;
+  /**
+   * Outlier detection (consecutive failures eject an instance for a while), or `false` for none.
+   * @defaultValue `{ consecutiveFailures: 5, ejectionMs: 30000, maxEjectedPercent: 50 }`
+   */
+  readonly outlier?: OutlierOptions | false;
+  /**
+   * Time constant of the peak-EWMA latency that `p2c_ewma` balances on, in milliseconds.
+   * @defaultValue 10000
+   */
+  readonly latencyDecayMs?: number;
+  /**
+   * A monotonic clock in milliseconds, for ejections, latencies and durations (tests inject their own).
+   * @defaultValue `performance.now`
+   */
+  readonly now?: () => number;
+  /**
+   * Random numbers in [0, 1) for `random` and `p2c_ewma`.
+   * @defaultValue `Math.random`
+   */
+  readonly random?: () => number;
+}
+
+/** One attempt sent through the balancer; end it exactly once (later calls are ignored). */
+export interface BalancerAttempt {
+  readonly instance: BalancerInstance;
+  /** The attempt succeeded. */
+  succeed(): void;
+  /** The attempt failed with `error` (an `Error`, an HTTP status or an error type). */
+  fail(error: unknown): void;
+}
+
+/** A client-side load balancer over one service's instances, with outlier detection and metrics. */
+export interface Balancer {
+  readonly service: string;
+  readonly strategy: BalancerStrategy;
+  /**
+   * Chooses an instance without accounting for an attempt; `undefined` when none is registered. When every
+   * instance is ejected, all are candidates again (Envoy's panic mode).
+   */
+  pick(): BalancerInstance | undefined;
+  /**
+   * Chooses an instance and starts an attempt on it: `mesh_lb_requests_total` +1 and the instance's in-flight count
+   * and `mesh_lb_active_connections` up until the attempt ends. `undefined` when no instance is registered.
+   */
+  start(): BalancerAttempt | undefined;
+  /** Adds an instance; false (and a counted registration failure) for an invalid URL or one already registered. */
+  register(url: string): boolean;
+  /** Removes the instance of this URL's origin; false when there is none. */
+  deregister(url: string): boolean;
+  /** Every registered instance's state, in registration order. */
+  instances(): InstanceSnapshot[];
+  /** Stops the timers that bring ejected instances back (the balancer still works, checking on each pick). */
+  dispose(): void;
+}
+
+function checkFunction<T>(name: string, value: T | undefined, fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'function') throw new TypeError(`${name} must be a function, got ${describeValue(value)}`);
+  return value;
+}
+
+function checkInstances(value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new TypeError(`instances must be an array of URLs, got ${describeValue(value)}`);
+  const seen = new Set<string>();
+  value.forEach((url: unknown, i) => {
+    const origin = instanceOrigin(url);
+    if (origin === undefined) {
+      throw new TypeError(`instances[${i}] must be an http or https URL, got ${describeValue(url)}`);
+    }
+    if (seen.has(origin)) throw new TypeError(`instances[${i}] repeats the instance ${origin}`);
+    seen.add(origin);
+  });
+  return value as string[];
+}
+
+class Attempt implements BalancerAttempt {
+  private done = false;
+  constructor(
+    private readonly balancer: MeshBalancer,
+    readonly instance: InstanceRecord,
+    readonly startedAt: number,
+  ) {}
+
+  succeed(): void {
+    if (this.done) return;
+    this.done = true;
+    this.balancer.end(this, undefined, true);
+  }
+
+  fail(error: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.balancer.end(this, error, false);
+  }
+}
+
+class MeshBalancer implements Balancer {
+  readonly service: string;
+  readonly strategy: BalancerStrategy;
+  private readonly records = new Map<string, InstanceRecord>();
+  private available: InstanceRecord[] = [];
+  private ejectedCount = 0;
+  private readonly choose: PickFunction;
+  private readonly ctx: PickContext;
+  private readonly now: () => number;
+  private readonly outlier: OutlierDetector;
+  private readonly latencyDecayMs: number;
+  private readonly lb: LoadBalancerMetrics;
+  private readonly mesh: ServiceMeshMetrics;
+  private readonly self: SelfMetrics;
+  private disposed = false;
+
+  constructor(options: BalancerOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`options must be an object, got ${describeValue(options)}`);
+    }
+    const { service, strategy = 'round_robin', latencyDecayMs = 10000 } = options;
+    if (typeof service !== 'string' || service === '') {
+      throw new TypeError(`service must be a non-empty string, got ${describeValue(service)}`);
+    }
+    if (!BALANCER_STRATEGIES.includes(strategy)) {
+      throw new TypeError(`strategy must be one of ${BALANCER_STRATEGIES.join(', ')}, got ${describeValue(strategy)}`);
+    }
+    if (typeof latencyDecayMs !== 'number' || !(latencyDecayMs > 0) || latencyDecayMs === Infinity) {
+      throw new TypeError(`latencyDecayMs must be a positive number, got ${describeValue(latencyDecayMs)}`);
+    }
+    const initial = checkInstances(options.instances);
+    this.outlier = new OutlierDetector(resolveOutlierOptions(options.outlier));
+    this.now = checkFunction('now', options.now, () => performance.now());
+    const random = checkFunction('random', options.random, Math.random);
+    const metrics = resolveMetricsOptions(options);
+    this.self = new SelfMetrics(metrics);
+    this.lb = new LoadBalancerMetrics(metrics);
+    this.mesh = new ServiceMeshMetrics(metrics);
+    this.service = service;
+    this.strategy = strategy;
+    this.latencyDecayMs = latencyDecayMs;
+    this.choose = STRATEGIES[strategy];
+    this.ctx = { cursor: 0, random, now: this.now };
+    for (const url of initial) this.register(url);
+    this.mesh.updateHealthyInstances(service, this.available.length);
+  }
+
+  pick(): BalancerInstance | undefined {
+    try {
+      return this.select();
+    } catch {
+      this.self.internal();
+      return undefined;
+    }
+  }
+
+  start(): BalancerAttempt | undefined {
+    try {
+      const record = this.select();
+      if (record === undefined) return undefined;
+      record.requests++;
+      record.inFlight++;
+      this.lb.recordRequest(this.service, record.origin, this.strategy);
+      this.lb.updateActiveConnections(this.service, record.origin, record.inFlight);
+      return new Attempt(this, record, this.now());
+    } catch {
+      this.self.internal();
+      return undefined;
+    }
+  }
+
+  /** Accounts for the end of an attempt; called once per attempt by {@link Attempt}. */
+  end(attempt: Attempt, error: unknown, success: boolean): void {
+    try {
+      const r = attempt.instance;
+      const now = this.now();
+      const ms = Math.max(0, now - attempt.startedAt);
+      r.inFlight = Math.max(0, r.inFlight - 1);
+      r.latency.observe(ms, now);
+      r.healthScore = nextHealthScore(r.healthScore, success);
+      this.lb.updateActiveConnections(this.service, r.origin, r.inFlight);
+      this.lb.observeRequestDuration(this.service, r.origin, ms / 1000);
+      this.lb.updateHealthScore(this.service, r.origin, r.healthScore);
+      if (success) {
+        this.outlier.onSuccess(r.outlier);
+        return;
+      }
+      r.failures++;
+      this.lb.recordError(this.service, error);
+      if (r.removed) return;
+      if (this.outlier.onFailure(r.outlier, now, this.records.size, this.ejectedCount)) this.ejected(r, now);
+    } catch {
+      this.self.internal();
+    }
+  }
+
+  register(url: string): boolean {
+    try {
+      const origin = instanceOrigin(url);
+      if (origin === undefined) return this.refuse('invalid_url');
+      if (this.records.has(origin)) return this.refuse('duplicate');
+      const record = new InstanceRecord(String(url), origin, this.latencyDecayMs);
+      this.records.set(origin, record);
+      this.available.push(record);
+      this.mesh.recordRegistration(this.service);
+      this.lb.updateHealthScore(this.service, origin, record.healthScore);
+      this.lb.updateActiveConnections(this.service, origin, 0);
+      this.mesh.updateHealthyInstances(this.service, this.available.length);
+      return true;
+    } catch {
+      this.self.internal();
+      return false;
+    }
+  }
+
+  deregister(url: string): boolean {
+    try {
+      const origin = instanceOrigin(url);
+      const record = origin === undefined ? undefined : this.records.get(origin);
+      if (record === undefined) return false;
+      this.records.delete(record.origin);
+      record.removed = true;
+      clearTimeout(record.timer);
+      if (record.ejected) this.ejectedCount--;
+      this.rebuild();
+      return true;
+    } catch {
+      this.self.internal();
+      return false;
+    }
+  }
+
+  instances(): InstanceSnapshot[] {
+    try {
+      this.release();
+      const now = this.now();
+      return [...this.records.values()].map((r) => r.snapshot(now));
+    } catch {
+      this.self.internal();
+      return [];
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const r of this.records.values()) {
+      clearTimeout(r.timer);
+      r.timer = undefined;
+    }
+  }
+
+  private select(): InstanceRecord | undefined {
+    if (this.ejectedCount > 0) this.release();
+    const candidates = this.available.length > 0 ? this.available : [...this.records.values()];
+    if (candidates.length === 0) return undefined;
+    return this.choose(candidates, this.ctx);
+  }
+
+  private refuse(errorType: 'invalid_url' | 'duplicate'): false {
+    this.mesh.recordRegistrationFailure(this.service, errorType);
+    return false;
+  }
+
+  private ejected(record: InstanceRecord, now: number): void {
+    this.ejectedCount++;
+    this.rebuild();
+    const until = record.outlier.ejectedUntil;
+    if (this.disposed || until === undefined) return;
+    const delay = Math.min(Math.max(0, until - now) + 1, 2 ** 31 - 1);
+    record.timer = setTimeout(() => this.timerFired(record), delay);
+    record.timer.unref?.();
+  }
+
+  private timerFired(record: InstanceRecord): void {
+    record.timer = undefined;
+    try {
+      this.release();
+    } catch {
+      this.self.internal();
+    }
+  }
+
+  /** Brings back the instances whose ejection is over. */
+  private release(): void {
+    if (this.ejectedCount === 0) return;
+    const now = this.now();
+    let changed = false;
+    for (const r of this.records.values()) {
+      if (this.outlier.release(r.outlier, now)) {
+        this.ejectedCount--;
+        clearTimeout(r.timer);
+        r.timer = undefined;
+        changed = true;
+      }
+    }
+    if (changed) this.rebuild();
+  }
+
+  /** Recomputes the candidates (registration order) and `mesh_healthy_instances`. */
+  private rebuild(): void {
+    this.available = [...this.records.values()].filter((r) => !r.ejected);
+    this.mesh.updateHealthyInstances(this.service, this.available.length);
+  }
+}
+
+/**
+ * Creates a client-side load balancer for one service. Invalid options throw a `TypeError` naming the value; at run
+ * time nothing throws (faults are counted in `mesh_metrics_errors_total{kind="internal"}`).
+ */
+export function createBalancer(options: BalancerOptions): Balancer {
+  return new MeshBalancer(options);
+}
