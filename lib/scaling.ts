@@ -1,2 +1,4 @@
 // Scaling out: node:cluster aggregation, the Pushgateway, exemplars.
 export * from './push-metrics.js';
+export * from './cluster-aggregation.js';
+export * from '../middleware/cluster-metrics-handler.js';

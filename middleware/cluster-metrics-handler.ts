@@ -1,0 +1,131 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { aggregateClusterMetrics } from '../lib/cluster-aggregation.js';
+import { describeValue } from '../lib/options.js';
+
+const gzipAsync = promisify(gzip);
+
+/** The Prometheus text format, which prom-client's cluster aggregation produces. */
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Options of {@link clusterMetricsHandler}. */
+export interface ClusterMetricsHandlerOptions {
+  /**
+   * How long the primary waits for every worker's metrics before answering 503. prom-client's own limit of 5 s
+   * applies too. Keep it below Prometheus' `scrape_timeout`.
+   * @defaultValue 4000
+   */
+  readonly timeoutMs?: number;
+}
+
+/** Options of {@link koaClusterMetricsHandler}. */
+export interface KoaClusterMetricsHandlerOptions extends ClusterMetricsHandlerOptions {
+  /**
+   * The path it answers on; every other request is passed on.
+   * @defaultValue `"/metrics"`
+   */
+  readonly path?: string;
+}
+
+/** The parts of a Koa context the Koa twin uses (Koa 2 and 3 both fit). */
+export interface KoaContextLike {
+  readonly path: string;
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  status: number;
+  body: unknown;
+  set(field: string, value: string): void;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string | Buffer;
+}
+
+function checkTimeout(options: ClusterMetricsHandlerOptions): number {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`options must be an object, got ${describeValue(options)}`);
+  }
+  const timeoutMs = options.timeoutMs ?? 4000;
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    throw new TypeError(`timeoutMs must be a positive integer, got ${describeValue(timeoutMs)}`);
+  }
+  return timeoutMs;
+}
+
+function acceptsGzip(headers: IncomingHttpHeaders): boolean {
+  const accept = headers['accept-encoding'];
+  if (typeof accept !== 'string') return false;
+  for (const part of accept.split(',')) {
+    const [coding, ...params] = part.trim().split(';');
+    if (coding?.trim().toLowerCase() !== 'gzip') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+/** One scrape on the primary: the workers' combined metrics, or 503 saying why not. */
+async function answer(timeoutMs: number, headers: IncomingHttpHeaders): Promise<Answer> {
+  let text: string;
+  try {
+    text = await aggregateClusterMetrics(timeoutMs);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `${message}\n` };
+  }
+  if (!acceptsGzip(headers)) return { status: 200, headers: { 'Content-Type': PROMETHEUS_TEXT }, body: text };
+  return {
+    status: 200,
+    headers: { 'Content-Type': PROMETHEUS_TEXT, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' },
+    body: await gzipAsync(text),
+  };
+}
+
+/**
+ * The scrape handler for the `node:cluster` primary (Express 4 and 5, or a plain `http.createServer`): it answers
+ * with the sum of every worker's metrics, combined by prom-client's `AggregatorRegistry` with each family's
+ * aggregation (see `CLUSTER_AGGREGATION`). Each worker calls `clusterWorkerMetrics()` once. When a worker does not
+ * answer within `timeoutMs`, the scrape gets `503` with a one-line reason instead of a partial sum (a missing
+ * worker would make counters go backwards); Prometheus marks that one scrape failed and the next one recovers.
+ */
+export function clusterMetricsHandler(
+  options: ClusterMetricsHandlerOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const timeoutMs = checkTimeout(options);
+  return (req, res) => {
+    answer(timeoutMs, req.headers).then(
+      (a) => {
+        res.writeHead(a.status, a.headers);
+        res.end(req.method === 'HEAD' ? undefined : a.body);
+      },
+      () => {
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('mesh-metrics: internal error\n');
+      },
+    );
+  };
+}
+
+/** The Koa (2 and 3) twin of {@link clusterMetricsHandler}: answers `GET`/`HEAD` on `path`, passes the rest on. */
+export function koaClusterMetricsHandler(
+  options: KoaClusterMetricsHandlerOptions = {},
+): (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void> {
+  const timeoutMs = checkTimeout(options);
+  const path = options.path ?? '/metrics';
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new TypeError(`path must be a string starting with "/", got ${describeValue(path)}`);
+  }
+  return async (ctx, next) => {
+    if (ctx.path !== path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+      await next();
+      return;
+    }
+    const a = await answer(timeoutMs, ctx.headers);
+    ctx.status = a.status;
+    for (const [name, value] of Object.entries(a.headers)) ctx.set(name, value);
+    ctx.body = a.body;
+  };
+}
