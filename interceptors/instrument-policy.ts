@@ -51,10 +51,12 @@ class CallRecord implements AttemptSink {
   private readonly start = performance.now();
   private attempts = 1;
   private retried = false;
+  private lastSignal: AbortSignal | undefined;
 
   constructor(
     private readonly core: PolicyCore,
     private readonly operation: string,
+    private readonly signal: AbortSignal | undefined,
   ) {}
 
   attempt(attempt: number): void {
@@ -65,16 +67,30 @@ class CallRecord implements AttemptSink {
   }
 
   /** The context `fn` receives: cockatiel's own, with `attempt` and `signal` always present. */
-  context(context: PolicyContextLike, signal: AbortSignal | undefined): PolicyCallContext {
+  context(context: PolicyContextLike): PolicyCallContext {
     const attempt = typeof context.attempt === 'number' ? context.attempt : 0;
     // A retry hidden inside a policy we cannot see into still shows its attempt number here.
     if (!this.core.hasRetry && attempt >= 1) this.attempt(attempt);
-    const s = context.signal ?? signal ?? (neverAborted ??= new AbortController().signal);
-    return { ...context, attempt, signal: s };
+    const signal = (this.lastSignal = context.signal ?? this.signal ?? (neverAborted ??= new AbortController().signal));
+    return { ...context, attempt, signal };
   }
 
-  finish(ok: boolean, outcome: unknown): void {
+  /**
+   * What a failure is classified from. Aborts are told apart by whose signal fired: the caller's signal means a
+   * cancellation (even when cockatiel's timeout reports it as `TaskCancelledError`); the attempt's signal alone means
+   * a timeout policy aborted it (fetch and axios reject with their own abort error, which can win the race against
+   * cockatiel's `TaskCancelledError`).
+   */
+  private failureOf(outcome: unknown): unknown {
+    if (this.lastSignal === undefined || !this.lastSignal.aborted) return outcome;
+    const type = classifyError(outcome);
+    if (type !== 'cancelled' && type !== 'timeout') return outcome;
+    return this.signal?.aborted === true ? 'cancelled' : 'timeout';
+  }
+
+  finish(ok: boolean, result: unknown): void {
     const { core, operation } = this;
+    const outcome = ok ? result : this.failureOf(result);
     const seconds = (performance.now() - this.start) / 1000;
     if (ok) core.calls.recordCallSuccess(core.service, operation, seconds);
     else core.calls.recordCallFailure(core.service, operation, outcome, seconds);
@@ -114,10 +130,10 @@ class Instrumented implements InstrumentedPolicy {
   async execute<T>(fn: (context: PolicyCallContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
     if (typeof fn !== 'function') throw new TypeError(`execute needs a function, got ${describeValue(fn)}`);
     const core = this.core;
-    const record = new CallRecord(core, this.operation);
+    const record = new CallRecord(core, this.operation, signal);
     let value: unknown;
     try {
-      value = await runChain(core.chain, (context) => fn(record.context(context, signal)), signal, record);
+      value = await runChain(core.chain, (context) => fn(record.context(context)), signal, record);
     } catch (error) {
       record.finish(!failed(core, error), error);
       throw error;
