@@ -1,1 +1,2 @@
+export * from './axios.js';
 export * from './cockatiel.js';

@@ -1,0 +1,210 @@
+import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import type { Balancer, BalancerAttempt } from '../lib/balancer.js';
+import { LoadBalancerMetrics } from '../lib/load-balancer-metrics.js';
+import { describeValue, resolveMetricsOptions } from '../lib/options.js';
+import { SelfMetrics } from '../lib/self-metrics.js';
+import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
+import { AdapterResolver, type AdapterSpec } from './axios-adapter.js';
+import { resolveAxiosOptions, type InstrumentAxiosOptions, type ResolvedAxiosOptions } from './axios-options.js';
+import { instrumentPolicy } from './instrument-policy.js';
+import type { InstrumentedPolicy, PolicyCallContext } from './policy-types.js';
+
+export type { InstrumentAxiosOptions, MeshRequestOptions } from './axios-options.js';
+
+/** The adapter a request had before the instrumentation took its place. */
+const ORIGINAL_ADAPTER = Symbol('mesh-metrics.axios.adapter');
+/** Marks an instance already instrumented. */
+const INSTRUMENTED = Symbol.for('mesh-metrics.axios.instrumented');
+
+type Config = InternalAxiosRequestConfig & { [ORIGINAL_ADAPTER]?: AdapterSpec };
+
+const ABSOLUTE_URL = /^([a-z][a-z\d+\-.]*:)?\/\//i;
+
+/** The error a call gets when its balancer has no instance to send it to. */
+export interface NoInstanceError extends Error {
+  readonly isNoInstanceError: true;
+  readonly service: string;
+}
+
+/** Whether `error` is a {@link NoInstanceError} (checked by its marker field, so it works across package copies). */
+export function isNoInstanceError(error: unknown): error is NoInstanceError {
+  return typeof error === 'object' && error !== null && (error as { isNoInstanceError?: unknown }).isNoInstanceError === true;
+}
+
+function noInstanceError(service: string): NoInstanceError {
+  return Object.assign(new Error(`no instance of service ${JSON.stringify(service)} is registered`), {
+    name: 'NoInstanceError',
+    isNoInstanceError: true as const,
+    service,
+  });
+}
+
+/** One instrumented axios instance: what runs each call, and each attempt inside it. */
+class AxiosInstrumentation {
+  private readonly service: string;
+  private readonly balancer: Balancer | undefined;
+  private readonly policy: InstrumentedPolicy | undefined;
+  private readonly operation: ResolvedAxiosOptions['operation'];
+  private readonly isFailure: (outcome: unknown) => boolean;
+  private readonly calls: ServiceMeshMetrics;
+  private readonly lb: LoadBalancerMetrics;
+  private readonly self: SelfMetrics;
+  private readonly adapters: AdapterResolver;
+  /** The adapter every instrumented request gets; it runs the call. */
+  readonly adapter = (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => this.call(config as Config);
+
+  constructor(
+    private readonly instance: AxiosInstance,
+    options: InstrumentAxiosOptions,
+  ) {
+    const o = resolveAxiosOptions(options);
+    const metrics = resolveMetricsOptions(options);
+    this.service = o.service;
+    this.balancer = o.balancer;
+    this.operation = o.operation;
+    this.isFailure = o.isFailure;
+    this.calls = new ServiceMeshMetrics(metrics);
+    this.lb = new LoadBalancerMetrics(metrics);
+    this.self = new SelfMetrics(metrics);
+    this.adapters = new AdapterResolver(instance);
+    this.policy =
+      o.policy === undefined
+        ? undefined
+        : instrumentPolicy(o.policy, { ...options, service: o.service, isFailure: o.isFailure, operation: undefined });
+  }
+
+  /** The request interceptor: puts the instrumented adapter in place, keeping the request's own to call. */
+  readonly onRequest = (config: InternalAxiosRequestConfig): InternalAxiosRequestConfig => {
+    const c = config as Config;
+    if (c.adapter !== this.adapter) {
+      c[ORIGINAL_ADAPTER] = c.adapter;
+      c.adapter = this.adapter;
+    } else if (!(ORIGINAL_ADAPTER in c)) {
+      // a config sent again (for example `error.config`): its own adapter is the instance's
+      c[ORIGINAL_ADAPTER] = this.instance.defaults.adapter;
+    }
+    return config;
+  };
+
+  private async call(config: Config): Promise<AxiosResponse> {
+    const operation = this.operationOf(config);
+    const policy = this.policyFor(operation);
+    if (policy !== undefined) {
+      const outer = config.signal instanceof AbortSignal ? config.signal : undefined;
+      const own = config.signal === undefined || outer !== undefined;
+      return policy.execute((ctx: PolicyCallContext) => this.attempt(config, own ? ctx.signal : undefined), outer);
+    }
+    const start = performance.now();
+    let response: AxiosResponse;
+    try {
+      response = await this.attempt(config, undefined);
+    } catch (error) {
+      this.recordCall(operation, error, start);
+      throw error;
+    }
+    this.recordCall(operation, response, start);
+    return response;
+  }
+
+  /** One real adapter call, through the balancer when there is one. */
+  private async attempt(config: Config, signal: AbortSignal | undefined): Promise<AxiosResponse> {
+    const spec = ORIGINAL_ADAPTER in config ? config[ORIGINAL_ADAPTER] : this.instance.defaults.adapter;
+    const adapter = await this.adapters.resolve(spec, config);
+    const balanced = this.balancer !== undefined && (config.allowAbsoluteUrls === false || !ABSOLUTE_URL.test(config.url ?? ''));
+    if (!balanced) return adapter(signal === undefined ? config : { ...config, signal });
+    const attempt = this.start();
+    if (attempt === undefined) throw noInstanceError(this.service);
+    let response: AxiosResponse;
+    try {
+      const attemptConfig: InternalAxiosRequestConfig = { ...config, baseURL: attempt.instance.url };
+      if (signal !== undefined) attemptConfig.signal = signal;
+      response = await adapter(attemptConfig);
+    } catch (error) {
+      this.end(attempt, error);
+      throw error;
+    }
+    this.end(attempt, response);
+    return response;
+  }
+
+  private start(): BalancerAttempt | undefined {
+    const balancer = this.balancer as Balancer;
+    const attempt = balancer.start();
+    if (attempt === undefined) this.lb.recordError(balancer.service, 'no_instance');
+    return attempt;
+  }
+
+  private end(attempt: BalancerAttempt, outcome: unknown): void {
+    try {
+      if (this.failed(outcome)) attempt.fail(outcome);
+      else attempt.succeed();
+    } catch {
+      this.self.internal();
+    }
+  }
+
+  private failed(outcome: unknown): boolean {
+    try {
+      return Boolean(this.isFailure(outcome));
+    } catch {
+      this.self.internal();
+      return true;
+    }
+  }
+
+  private recordCall(operation: string, outcome: unknown, start: number): void {
+    const seconds = (performance.now() - start) / 1000;
+    if (this.failed(outcome)) this.calls.recordCallFailure(this.service, operation, outcome, seconds);
+    else this.calls.recordCallSuccess(this.service, operation, seconds);
+  }
+
+  private policyFor(operation: string): InstrumentedPolicy | undefined {
+    const policy = this.policy;
+    if (policy === undefined) return undefined;
+    try {
+      return policy.forOperation(operation);
+    } catch {
+      this.self.internal();
+      return policy;
+    }
+  }
+
+  private operationOf(config: Config): string {
+    try {
+      const own = config.mesh?.operation;
+      if (typeof own === 'string' && own !== '') return own;
+      const op = this.operation;
+      if (typeof op === 'string') return op;
+      if (op !== undefined) {
+        const named = op(config);
+        if (typeof named === 'string' && named !== '') return named;
+        this.self.internal();
+      }
+    } catch {
+      this.self.internal();
+    }
+    return typeof config.method === 'string' ? config.method.toLowerCase() : 'get';
+  }
+}
+
+/**
+ * Measures every call an axios instance makes (and every attempt inside it), optionally spreading attempts over a
+ * balancer's instances and running calls under a cockatiel policy. Per attempt, with a balancer:
+ * `mesh_lb_requests_total`, `mesh_lb_active_connections`, `mesh_lb_request_duration_seconds`, and on failure
+ * `mesh_lb_errors_total` plus the instance's health score and outlier detection. Per call: `mesh_calls_total` and
+ * `mesh_call_duration_seconds` (recorded by the policy when there is one, with the retry families). Labels never
+ * hold anything from a URL's path, query or credentials. Returns the same instance; throws a `TypeError` naming a
+ * bad option, or when the instance is already instrumented.
+ */
+export function instrumentAxios<T extends AxiosInstance>(axiosInstance: T, options: InstrumentAxiosOptions): T {
+  const i = axiosInstance as unknown as { interceptors?: { request?: { use?: unknown } }; defaults?: unknown };
+  if (typeof i?.interceptors?.request?.use !== 'function' || typeof i.defaults !== 'object' || i.defaults === null) {
+    throw new TypeError(`axiosInstance must be an axios instance, got ${describeValue(axiosInstance)}`);
+  }
+  const marked = axiosInstance as unknown as Record<symbol, unknown>;
+  if (marked[INSTRUMENTED] === true) throw new TypeError('axiosInstance is already instrumented by mesh-metrics');
+  const instrumentation = new AxiosInstrumentation(axiosInstance, options);
+  axiosInstance.interceptors.request.use(instrumentation.onRequest, undefined, { synchronous: true });
+  Object.defineProperty(axiosInstance, INSTRUMENTED, { value: true });
+  return axiosInstance;
+}
