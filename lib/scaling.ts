@@ -2,3 +2,4 @@
 export * from './push-metrics.js';
 export * from './cluster-aggregation.js';
 export * from '../middleware/cluster-metrics-handler.js';
+export * from './trace-context.js';

@@ -1,0 +1,144 @@
+import { expect } from 'chai';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, ROOT_CONTEXT, trace, TraceFlags, type Context, type ContextManager } from '@opentelemetry/api';
+import { Registry } from 'prom-client';
+import { histogramFamily } from '../lib/registration.js';
+import { resolveMetricsOptions } from '../lib/options.js';
+import { SelfMetrics } from '../lib/self-metrics.js';
+import {
+  activeSpanTraceId,
+  EXEMPLAR_MAX_CHARACTERS,
+  exemplarCharacters,
+  exemplarTraceReader,
+  observeTraced,
+  traceIdFromTraceparent,
+} from '../lib/trace-context.js';
+import { openMetricsRegistry, TRACE_ID, TRACEPARENT } from './helpers/exemplars.js';
+
+/** Just enough of a context manager to make a span active for a callback (what an OpenTelemetry SDK installs). */
+class StoreContextManager implements ContextManager {
+  private readonly store = new AsyncLocalStorage<Context>();
+  active(): Context {
+    return this.store.getStore() ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    return this.store.run(ctx, () => fn.apply(thisArg, args));
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.store.disable();
+    return this;
+  }
+}
+
+function withSpan<T>(traceId: string, flags: number, fn: () => T): T {
+  const span = trace.wrapSpanContext({ traceId, spanId: 'b7ad6b7169203331', traceFlags: flags });
+  return context.with(trace.setSpan(context.active(), span), fn);
+}
+
+describe('trace context for exemplars', () => {
+  describe('traceIdFromTraceparent', () => {
+    it('takes the trace id of a valid, sampled header', () => {
+      expect(traceIdFromTraceparent(TRACEPARENT)).to.equal(TRACE_ID);
+      expect(traceIdFromTraceparent(` ${TRACEPARENT} `)).to.equal(TRACE_ID);
+      expect(traceIdFromTraceparent(`00-${TRACE_ID}-00f067aa0ba902b7-03`)).to.equal(TRACE_ID);
+      expect(traceIdFromTraceparent(`01-${TRACE_ID}-00f067aa0ba902b7-01-later-fields`)).to.equal(TRACE_ID);
+    });
+
+    const invalid: [string, unknown][] = [
+      ['not sampled', `00-${TRACE_ID}-00f067aa0ba902b7-00`],
+      ['an all-zero trace id', `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`],
+      ['an all-zero parent id', `00-${TRACE_ID}-0000000000000000-01`],
+      ['version ff', `ff-${TRACE_ID}-00f067aa0ba902b7-01`],
+      ['upper-case hex', `00-${TRACE_ID.toUpperCase()}-00f067aa0ba902b7-01`],
+      ['a short trace id', `00-${TRACE_ID.slice(1)}-00f067aa0ba902b7-01`],
+      ['version 00 with extra fields', `${TRACEPARENT}-x`],
+      ['a later version glued to more text', `01-${TRACE_ID}-00f067aa0ba902b7-01x`],
+      ['non-hex flags', `00-${TRACE_ID}-00f067aa0ba902b7-0g`],
+      ['wrong separators', `00_${TRACE_ID}_00f067aa0ba902b7_01`],
+      ['an empty header', ''],
+      ['several headers', [TRACEPARENT, TRACEPARENT]],
+      ['no header', undefined],
+    ];
+    for (const [what, header] of invalid) {
+      it(`gives nothing for ${what}`, () => {
+        expect(traceIdFromTraceparent(header)).to.equal(undefined);
+      });
+    }
+  });
+
+  describe('the active OpenTelemetry span', () => {
+    before(() => {
+      context.setGlobalContextManager(new StoreContextManager());
+    });
+    after(() => {
+      context.disable();
+    });
+
+    it('gives the active sampled span\'s trace id, and wins over the header', () => {
+      const spanTrace = 'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb';
+      const read = exemplarTraceReader(openMetricsRegistry());
+      expect(withSpan(spanTrace, TraceFlags.SAMPLED, () => activeSpanTraceId())).to.equal(spanTrace);
+      expect(withSpan(spanTrace, TraceFlags.SAMPLED, () => read?.(TRACEPARENT))).to.equal(spanTrace);
+    });
+
+    it('ignores an unsampled or invalid span, and falls back to the header', () => {
+      const read = exemplarTraceReader(openMetricsRegistry());
+      expect(withSpan('aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb', TraceFlags.NONE, () => read?.(TRACEPARENT))).to.equal(TRACE_ID);
+      expect(withSpan('0'.repeat(32), TraceFlags.SAMPLED, () => read?.(TRACEPARENT))).to.equal(TRACE_ID);
+      expect(read?.(TRACEPARENT)).to.equal(TRACE_ID);
+      expect(activeSpanTraceId()).to.equal(undefined);
+    });
+  });
+
+  describe('exemplars on a histogram', () => {
+    it('is chosen once: no reader at all for a Prometheus-text registry', () => {
+      expect(exemplarTraceReader(new Registry())).to.equal(undefined);
+      expect(exemplarTraceReader(openMetricsRegistry())).to.be.a('function');
+    });
+
+    it('shows # {trace_id="..."} on the bucket line the observation fell in', async () => {
+      const registry = openMetricsRegistry();
+      const o = resolveMetricsOptions({ registry });
+      const family = histogramFamily(o, new SelfMetrics(o), {
+        name: 'demo_duration_seconds',
+        help: 'Demo.',
+        labelNames: ['service'],
+      });
+      const series = family.labels('users');
+      observeTraced(series, 0.03, TRACE_ID);
+      observeTraced(series, 0.2, undefined);
+      const text = await registry.metrics();
+      const lines = text.split('\n').filter((l) => l.startsWith('mesh_demo_duration_seconds_bucket'));
+      const withExemplar = lines.filter((l) => l.includes(' # {'));
+      expect(withExemplar).to.have.length(1);
+      expect(withExemplar[0]).to.match(
+        new RegExp(`^mesh_demo_duration_seconds_bucket\\{service="users",le="0\\.05"\\} 1 # \\{trace_id="${TRACE_ID}"\\} 0\\.03 \\d+(\\.\\d+)?$`),
+      );
+    });
+
+    it('keeps exemplar label sets within OpenMetrics\' 128 characters', () => {
+      expect(EXEMPLAR_MAX_CHARACTERS).to.equal(128);
+      expect(exemplarCharacters({ trace_id: TRACE_ID })).to.equal(40);
+      expect(exemplarCharacters({ a: '€😀' })).to.equal(3);
+      const registry = openMetricsRegistry();
+      const o = resolveMetricsOptions({ registry });
+      const series = histogramFamily(o, new SelfMetrics(o), { name: 'x_seconds', help: 'X.', labelNames: [] }).labels();
+      observeTraced(series, 0.01, 'x'.repeat(121));
+      expect(series.count).to.equal(1);
+      expect(series.exemplars).to.equal(undefined);
+      observeTraced(series, 0.01, 'x'.repeat(120));
+      expect(series.exemplars?.[1]?.labelSet).to.deep.equal({ trace_id: 'x'.repeat(120) });
+    });
+  });
+});
