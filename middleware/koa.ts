@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { UNMATCHED_ROUTE } from '../lib/http-server-metrics.js';
+import { resolveInboundOptions, type InboundOptions } from './inbound-options.js';
+import { InboundRecorder } from './recorder.js';
+
+/** The parts of a Koa 2 or 3 context the middleware reads (`_matchedRoute` is set by `@koa/router`). */
+export interface KoaInboundContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly originalUrl: string;
+  readonly response: object;
+}
+
+/** A Koa 2 or 3 middleware. */
+export type KoaMiddleware = (ctx: KoaInboundContext, next: () => Promise<unknown>) => Promise<void>;
+
+type Marked = ServerResponse & Record<symbol, unknown>;
+
+/** The status Koa gives a thrown error: its `status` (or `statusCode`) when it is an HTTP error status, else 500. */
+export function koaErrorStatus(error: unknown): number {
+  const e = error as { status?: unknown; statusCode?: unknown; code?: unknown } | null | undefined;
+  const s = e?.status ?? e?.statusCode;
+  if (typeof s === 'number' && Number.isInteger(s) && s >= 400 && s <= 599) return s;
+  return e?.code === 'ENOENT' ? 404 : 500;
+}
+
+/** The `route` label of a Koa request: `@koa/router`'s matched template, prefixes and nested routers included. */
+function koaRouteTemplate(ctx: unknown, status: number): string {
+  const c = ctx as { _matchedRoute?: unknown; response?: { _explicitStatus?: unknown } } | undefined;
+  const route = c?._matchedRoute;
+  if (route === undefined || route === null || route === '') return UNMATCHED_ROUTE;
+  // A route that passed the request on (`await next()`) into nothing: Koa's default 404, never set by anyone.
+  if (status === 404 && c?.response?._explicitStatus !== true) return UNMATCHED_ROUTE;
+  return typeof route === 'string' ? route : String(route);
+}
+
+/**
+ * Koa middleware (Koa 2 and 3) recording `mesh_http_server_request_duration_seconds` and
+ * `mesh_http_server_requests_in_flight`. Mount it first: `app.use(koaMeshMetrics())`. A thrown error is recorded
+ * with its status (else 500) and rethrown unchanged. Options are checked here; at run time it never throws its own
+ * faults into a request.
+ */
+export function koaMeshMetrics(options: InboundOptions = {}): KoaMiddleware {
+  const setup = resolveInboundOptions(options);
+  const contextKey = Symbol('mesh-metrics.koaContext');
+  const errorKey = Symbol('mesh-metrics.koaError');
+  const recorder = new InboundRecorder(
+    setup,
+    (res, status) => koaRouteTemplate((res as Marked)[contextKey], status),
+    (res) => (res as Marked)[errorKey] as number | undefined,
+  );
+  const excluded = setup.excluded;
+  const faults = setup.metrics.faults;
+  return async function koaMeshMetricsMiddleware(ctx, next) {
+    let res: Marked | undefined;
+    try {
+      if (excluded === null || !excluded(ctx.req, ctx.originalUrl)) {
+        res = ctx.res as Marked;
+        res[contextKey] = ctx;
+        recorder.begin(res);
+      }
+    } catch {
+      faults.internal();
+    }
+    if (res === undefined) {
+      await next();
+      return;
+    }
+    try {
+      await next();
+    } catch (error) {
+      try {
+        res[errorKey] = koaErrorStatus(error);
+      } catch {
+        faults.internal();
+      }
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,164 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { Registry, RegistryContentType } from 'prom-client';
+import { describeValue, resolveMetricsOptions } from '../lib/options.js';
+import { renderMetrics } from '../lib/render.js';
+
+const gzipAsync = promisify(gzip);
+
+/** Options of every scrape handler: `metricsHandler()`, `koaMetricsHandler()` and `serveMetrics()`. */
+export interface ScrapeOptions {
+  /**
+   * The registry to expose. Its content type decides the format: create it with
+   * `new Registry(Registry.OPENMETRICS_CONTENT_TYPE)` to serve OpenMetrics to scrapers that ask for it.
+   * @defaultValue prom-client's global `register`
+   */
+  readonly registry?: Registry<RegistryContentType>;
+  /**
+   * When set, a scrape must send `Authorization: Bearer <token>`; any other gets `401` with
+   * `WWW-Authenticate: Bearer`. Compared in constant time.
+   * @defaultValue none: no token needed
+   */
+  readonly bearerToken?: string;
+  /**
+   * A custom check run on every scrape (after the token, when both are set); `false` (or a promise of it) answers
+   * `403`, a throw or rejection answers `500`.
+   * @defaultValue none: every scrape is allowed
+   */
+  readonly authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
+  /**
+   * Gzip the body when the scrape accepts it (Prometheus always does).
+   * @defaultValue true
+   */
+  readonly compress?: boolean;
+}
+
+/** One scrape's answer, independent of the framework that sends it. */
+export interface ScrapeReply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | Buffer;
+}
+
+/** Answers one scrape; never rejects. */
+export type Scraper = (req: IncomingMessage) => Promise<ScrapeReply>;
+
+const TEXT = 'text/plain; charset=utf-8';
+const BEARER = /^bearer[ \t]+/i;
+const TOKEN = /^[\x21-\x7e]+$/;
+
+function plain(status: number, message: string, extra: Record<string, string> = {}): ScrapeReply {
+  return { status, headers: { 'Content-Type': TEXT, 'Cache-Control': 'no-store', ...extra }, body: `${message}\n` };
+}
+
+const UNAUTHORIZED = plain(401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer' });
+const FORBIDDEN = plain(403, 'Forbidden');
+const AUTHORIZE_FAILED = plain(500, 'mesh-metrics: the authorize check failed');
+const COLLECT_FAILED = plain(500, 'mesh-metrics: collecting metrics failed');
+
+/** Whether `Accept-Encoding` admits gzip (a `gzip` or `*` coding whose q is not 0). */
+export function acceptsGzip(headers: IncomingHttpHeaders): boolean {
+  const header = headers['accept-encoding'];
+  if (typeof header !== 'string') return false;
+  for (const part of header.split(',')) {
+    const [coding = '', ...params] = part.split(';');
+    const name = coding.trim().toLowerCase();
+    if (name !== 'gzip' && name !== 'x-gzip' && name !== '*') continue;
+    const q = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** A constant-time check of `Authorization: Bearer <token>` against one expected token. */
+function bearerCheck(token: string): (header: string | undefined) => boolean {
+  const expected = sha256(token);
+  return (header) => {
+    if (typeof header !== 'string') return false;
+    const scheme = BEARER.exec(header);
+    if (scheme === null) return false;
+    // Equal-length digests, so the comparison time says nothing about the token.
+    return timingSafeEqual(sha256(header.slice(scheme[0].length).trim()), expected);
+  };
+}
+
+function checkOptions(options: ScrapeOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`options must be an object, got ${describeValue(options)}`);
+  }
+  const { bearerToken, authorize, compress } = options;
+  if (bearerToken !== undefined && (typeof bearerToken !== 'string' || !TOKEN.test(bearerToken))) {
+    throw new TypeError(`bearerToken must be a non-empty string without spaces, got ${describeValue(bearerToken)}`);
+  }
+  if (authorize !== undefined && typeof authorize !== 'function') {
+    throw new TypeError(`authorize must be a function, got ${describeValue(authorize)}`);
+  }
+  if (compress !== undefined && typeof compress !== 'boolean') {
+    throw new TypeError(`compress must be a boolean, got ${describeValue(compress)}`);
+  }
+}
+
+/** Builds the framework-independent scrape: auth, render, gzip, and short plain-text errors. */
+export function createScraper(options: ScrapeOptions = {}): Scraper {
+  checkOptions(options);
+  // Checked like every registry option; a registry of either format is served.
+  const registry = resolveMetricsOptions({ registry: options.registry as Registry | undefined })
+    .registry as Registry<RegistryContentType>;
+  const tokenOk = options.bearerToken === undefined ? null : bearerCheck(options.bearerToken);
+  const authorize = options.authorize ?? null;
+  const compress = options.compress ?? true;
+
+  return async (req) => {
+    if (tokenOk !== null && !tokenOk(req.headers.authorization)) return UNAUTHORIZED;
+    if (authorize !== null) {
+      try {
+        if ((await authorize(req)) !== true) return FORBIDDEN;
+      } catch {
+        return AUTHORIZE_FAILED;
+      }
+    }
+    let body: string;
+    let contentType: string;
+    try {
+      ({ body, contentType } = await renderMetrics(registry));
+    } catch {
+      return COLLECT_FAILED;
+    }
+    const headers: Record<string, string> = { 'Content-Type': contentType, 'Cache-Control': 'no-store' };
+    if (!compress) return { status: 200, headers, body };
+    headers['Vary'] = 'Accept-Encoding';
+    if (!acceptsGzip(req.headers)) return { status: 200, headers, body };
+    try {
+      const zipped = await gzipAsync(body);
+      return { status: 200, headers: { ...headers, 'Content-Encoding': 'gzip' }, body: zipped };
+    } catch {
+      return { status: 200, headers, body };
+    }
+  };
+}
+
+/** Writes a reply with Node's own response API (works under Express 4 and 5 and a bare `http.Server`). */
+export function sendReply(req: IncomingMessage, res: ServerResponse, reply: ScrapeReply): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(reply.status, reply.headers);
+  res.end(req.method === 'HEAD' ? undefined : reply.body);
+}
+
+/** Answers 500 after an unexpected fault, if the response can still be answered. */
+export function sendInternalError(res: ServerResponse): void {
+  try {
+    if (!res.headersSent) res.writeHead(500, { 'Content-Type': TEXT });
+    res.end('mesh-metrics: internal error\n');
+  } catch {
+    res.destroy();
+  }
+}
