@@ -14,3 +14,5 @@ export * from './service-mesh-metrics.js';
 export * from './failure.js';
 export * from './balancer.js';
 export * from './instance-origin.js';
+export * from './http-server-metrics.js';
+export * from './render.js';
