@@ -136,3 +136,11 @@ export function cpuHandlers(): Record<string, Handler> {
     },
   };
 }
+
+/** A command line as BENCHMARKS.md shows it: `node` for this Node binary, paths relative to the working directory. */
+export function commandLine(cmd: string, args: readonly string[]): string {
+  const cwd = `${process.cwd()}/`;
+  return [cmd, ...args]
+    .map((a) => (a === process.execPath ? 'node' : a.startsWith(cwd) ? a.slice(cwd.length) : a))
+    .join(' ');
+}

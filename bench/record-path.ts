@@ -1,5 +1,5 @@
-import { cores, script, Worker } from './child.js';
-import type { BenchConfig, Row } from './report.js';
+import { commandLine, cores, pinned, script, Worker } from './child.js';
+import type { BenchConfig, SuiteResult } from './report.js';
 import { median } from './stats.js';
 
 const NAMES = ['recordRequest', 'observeRequestDuration', 'recordCallSuccess'] as const;
@@ -10,14 +10,16 @@ const PROM_EQUIVALENT: Record<(typeof NAMES)[number], string> = {
 };
 
 /** Record path: each kit call vs prom-client's labelled equivalent, ns per call; target <= 0.5x. */
-export async function recordPath(config: BenchConfig): Promise<Row[]> {
-  const worker = await Worker.start(script('./workers/record-path.js'), [], cores().measured);
+export async function recordPath(config: BenchConfig): Promise<SuiteResult> {
+  const file = script('./workers/record-path.js');
+  const worker = await Worker.start(file, [], cores().measured);
+  const [cmd, args] = pinned(cores().measured, process.execPath, [file]);
   try {
     const ns = await worker.request<Record<string, number[]>>('measure', {
       rounds: config.rounds,
       timeMs: config.quick ? 150 : 600,
     });
-    return NAMES.map((name) => {
+    const rows = NAMES.map((name) => {
       const kit = median(ns[`kit:${name}`] ?? []);
       const prom = median(ns[`prom:${name}`] ?? []);
       return {
@@ -32,6 +34,11 @@ export async function recordPath(config: BenchConfig): Promise<Row[]> {
         rounds: { kit: ns[`kit:${name}`] ?? [], prom: ns[`prom:${name}`] ?? [] },
       };
     });
+    return {
+      rows,
+      commands: [`${commandLine(cmd, args)}   # tinybench, ${config.rounds} rounds, batches of 1,000 calls per sample`],
+      notes: [],
+    };
   } finally {
     await worker.stop();
   }

@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: every suite in turn, then BENCHMARKS.md and bench/results.json.
+ * Options: --quick (short runs, to check the harness), --only=record,scrape,express,koa,outbound,
+ * --rounds=N (default 5), --duration=S seconds per load run (default 4), --out=FILE (default BENCHMARKS.md).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, release, type } from 'node:os';
+import { cores, haveTaskset } from './child.js';
+import { haveWrk } from './load.js';
+import { markdown, type BenchConfig, type Machine, type Row, type SuiteResult } from './report.js';
+import { NOTES } from './notes.js';
+import { recordPath } from './record-path.js';
+import { scrape } from './scrape.js';
+import { inboundExpress } from './inbound-express.js';
+import { inboundKoa } from './inbound-koa.js';
+import { outbound } from './outbound.js';
+
+const SUITES: Record<string, { title: string; run: (c: BenchConfig) => Promise<SuiteResult> }> = {
+  record: { title: 'Record path', run: recordPath },
+  scrape: { title: 'Scrape', run: scrape },
+  express: { title: 'Inbound Express', run: inboundExpress },
+  koa: { title: 'Inbound Koa', run: inboundKoa },
+  outbound: { title: 'Outbound axios', run: outbound },
+};
+
+function arg(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+function cpuModel(): string {
+  try {
+    const out = execFileSync('lscpu', { encoding: 'utf8' });
+    const m = /^Model name:\s*(.+)$/m.exec(out);
+    if (m?.[1] !== undefined) return m[1].trim();
+  } catch {
+    // fall back to what Node reports
+  }
+  return cpus()[0]?.model ?? 'unknown';
+}
+
+function machine(): Machine {
+  const c = cores();
+  const wrk = haveWrk() ? spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.split(' Copyright')[0] : undefined;
+  return {
+    nproc: availableParallelism(),
+    cpuModel: cpuModel(),
+    node: process.version,
+    os: `${type()} ${release()}`,
+    loadGenerator: wrk ?? 'autocannon (wrk not installed)',
+    pinning:
+      c.measured === undefined
+        ? `none (${haveTaskset() ? 'one core' : 'taskset not available'})`
+        : `measured process on core ${c.measured}, load generator on core ${c.load} (taskset)`,
+  };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const quick = process.argv.includes('--quick');
+  const config: BenchConfig = {
+    rounds: Number(arg('rounds') ?? 5),
+    durationS: Number(arg('duration') ?? (quick ? 1 : 4)),
+    connections: Number(arg('connections') ?? 64),
+    quick,
+  };
+  const only = arg('only')?.split(',') ?? Object.keys(SUITES);
+  const rows: Row[] = [];
+  const notes: Record<string, string[]> = {};
+  const commands = [
+    `npm run bench   # = ${process.env.npm_lifecycle_script ?? 'tsc -p bench/tsconfig.json && node bench/.build/bench/run.js'}`,
+    '# which runs, per suite (taskset pins each process to one core):',
+  ];
+  for (const key of only) {
+    const suite = SUITES[key];
+    if (suite === undefined) throw new Error(`unknown suite ${key}; have ${Object.keys(SUITES).join(', ')}`);
+    const t0 = performance.now();
+    process.stderr.write(`bench: ${suite.title} ...\n`);
+    const result = await suite.run(config);
+    rows.push(...result.rows);
+    notes[suite.title] = [...(NOTES[suite.title] ?? []), ...result.notes];
+    commands.push(...result.commands);
+    process.stderr.write(`bench: ${suite.title} done in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+  }
+  const report = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    config,
+    commands,
+    rows,
+    notes,
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+  const out = arg('out') ?? 'BENCHMARKS.md';
+  writeFileSync(out, markdown(report));
+  writeFileSync('bench/results.json', `${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(`bench: wrote ${out} and bench/results.json in ${Math.round(report.wallSeconds)} s\n`);
+  for (const r of rows) {
+    if (r.met !== undefined) process.stderr.write(`  ${r.met ? 'met   ' : 'MISSED'} ${r.suite}: ${r.subject} (${r.metric}) ${r.ratio.toFixed(3)}x, target ${r.target}\n`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

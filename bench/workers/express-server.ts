@@ -1,0 +1,37 @@
+/**
+ * An Express 5 app with one route, `GET /users/:id`, in one of three variants (argv[2]): `bare`, `mesh`
+ * (`meshMetrics()`), or `bundle` (express-prom-bundle with method, path and status labels).
+ */
+import express from 'express';
+import promBundle from 'express-prom-bundle';
+import promClient from 'prom-client';
+import { cpuHandlers, serveRequests } from '../child.js';
+import { listen } from './http.js';
+
+const variant = process.argv[2] ?? 'bare';
+const registry = new promClient.Registry();
+const app = express();
+
+if (variant === 'mesh') {
+  throw new Error('meshMetrics has not landed yet');
+} else if (variant === 'bundle') {
+  app.use(
+    promBundle({
+      includeMethod: true,
+      includePath: true,
+      includeStatusCode: true,
+      includeUp: false,
+      autoregister: false,
+      promRegistry: registry,
+    }),
+  );
+} else if (variant !== 'bare') {
+  throw new Error(`unknown variant ${variant}`);
+}
+
+app.get('/users/:id', (req, res) => {
+  res.send(`user ${req.params.id}`);
+});
+
+const port = await listen(app);
+serveRequests({ port, variant }, { ...cpuHandlers(), metrics: () => registry.metrics() });
