@@ -19,6 +19,15 @@ import { havePromtool, promtoolProblems, sample, samplesOf } from './helpers/exp
 
 type Cockatiel = typeof cockatiel4;
 
+// Both majors' policy types are accepted as they are (compile-time check).
+const v3: Parameters<typeof instrumentPolicy>[0] = cockatiel3.wrap(
+  cockatiel3.retry(cockatiel3.handleAll, { maxAttempts: 1 }),
+  cockatiel3.circuitBreaker(cockatiel3.handleAll, { halfOpenAfter: 1, breaker: new cockatiel3.ConsecutiveBreaker(1) }),
+  cockatiel3.timeout(1, cockatiel3.TimeoutStrategy.Aggressive),
+);
+const v4: Parameters<typeof instrumentPolicy>[0] = cockatiel4.bulkhead(1);
+void [v3, v4];
+
 const MAJORS: ReadonlyArray<readonly [string, Cockatiel, boolean]> = [
   // cockatiel 4 is loaded by meshPolicy itself; cockatiel 3 is handed over in `options.cockatiel`.
   ['cockatiel 4', cockatiel4, false],
@@ -166,6 +175,35 @@ for (const [major, c, passModule] of MAJORS) {
         const isolated = breaker.isolate();
         expect(await sample(registry, 'mesh_circuit_breaker_state{service="users"}')).to.equal(0);
         isolated.dispose();
+      });
+
+      it('reads the attempt number of a retry it cannot see into from the context fn receives', async () => {
+        // A hand-made policy (no cockatiel class) that runs fn twice, as a retry would, and gives no signal.
+        const opaque = {
+          async execute<T>(fn: (context: { attempt: number }) => PromiseLike<T> | T): Promise<T> {
+            try {
+              return await fn({ attempt: 0 });
+            } catch {
+              return fn({ attempt: 1 });
+            }
+          },
+        };
+        const p = instrumentPolicy(opaque, { service: 'users', operation: 'get_user', registry });
+        const seen: Array<[number, boolean]> = [];
+        await p.execute(({ attempt, signal }) => {
+          seen.push([attempt, signal.aborted]);
+          if (attempt === 0) throw new HttpError(503);
+          return 1;
+        });
+        expect(seen).to.deep.equal([
+          [0, false],
+          [1, false],
+        ]);
+        expect(await sample(registry, 'mesh_retry_attempts_total{service="users",operation="get_user",attempt="1"}')).to.equal(1);
+        expect(await sample(registry, 'mesh_retry_success_total{service="users",operation="get_user"}')).to.equal(1);
+        await p.execute(() => 2);
+        expect(await sample(registry, calls('get_user', 'success'))).to.equal(2);
+        expect(await sample(registry, 'mesh_retry_success_total{service="users",operation="get_user"}')).to.equal(1);
       });
 
       it('does not measure an instrumented policy twice', async () => {
