@@ -4,6 +4,7 @@ import { LoadBalancerMetrics } from '../lib/load-balancer-metrics.js';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
 import { SelfMetrics } from '../lib/self-metrics.js';
 import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
+import { exemplarTraceReader, type TraceIdReader } from '../lib/trace-context.js';
 import { AdapterResolver, type AdapterSpec } from './axios-adapter.js';
 import { resolveAxiosOptions, type InstrumentAxiosOptions, type ResolvedAxiosOptions } from './axios-options.js';
 import { instrumentPolicy } from './instrument-policy.js';
@@ -50,6 +51,8 @@ class AxiosInstrumentation {
   private readonly lb: LoadBalancerMetrics;
   private readonly self: SelfMetrics;
   private readonly adapters: AdapterResolver;
+  /** Reads a call's trace id for exemplars; only for an OpenMetrics registry. */
+  private readonly traceOf: TraceIdReader | undefined;
   /** The adapter every instrumented request gets; it runs the call. */
   readonly adapter = (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => this.call(config as Config);
 
@@ -67,6 +70,7 @@ class AxiosInstrumentation {
     this.lb = new LoadBalancerMetrics(metrics);
     this.self = new SelfMetrics(metrics);
     this.adapters = new AdapterResolver(instance);
+    this.traceOf = exemplarTraceReader(metrics.registry);
     this.policy =
       o.policy === undefined
         ? undefined
@@ -95,14 +99,15 @@ class AxiosInstrumentation {
       return policy.execute((ctx: PolicyCallContext) => this.attempt(config, own ? ctx.signal : undefined), outer);
     }
     const start = performance.now();
+    const traceId = this.traceOf?.(config.headers?.get?.('traceparent'));
     let response: AxiosResponse;
     try {
       response = await this.attempt(config, undefined);
     } catch (error) {
-      this.recordCall(operation, error, start);
+      this.recordCall(operation, error, start, traceId);
       throw error;
     }
-    this.recordCall(operation, response, start);
+    this.recordCall(operation, response, start, traceId);
     return response;
   }
 
@@ -152,10 +157,10 @@ class AxiosInstrumentation {
     }
   }
 
-  private recordCall(operation: string, outcome: unknown, start: number): void {
+  private recordCall(operation: string, outcome: unknown, start: number, traceId: string | undefined): void {
     const seconds = (performance.now() - start) / 1000;
-    if (this.failed(outcome)) this.calls.recordCallFailure(this.service, operation, outcome, seconds);
-    else this.calls.recordCallSuccess(this.service, operation, seconds);
+    if (this.failed(outcome)) this.calls.recordCallFailure(this.service, operation, outcome, seconds, traceId);
+    else this.calls.recordCallSuccess(this.service, operation, seconds, traceId);
   }
 
   private policyFor(operation: string): InstrumentedPolicy | undefined {

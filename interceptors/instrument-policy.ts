@@ -3,6 +3,7 @@ import { RetryMetrics } from '../lib/retry-metrics.js';
 import { SelfMetrics } from '../lib/self-metrics.js';
 import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
 import { classifyError } from '../lib/classify-error.js';
+import { exemplarTraceReader, type TraceIdReader } from '../lib/trace-context.js';
 import { BreakerWatch } from './breaker-watch.js';
 import { checkName, resolvePolicyOptions, type ResolvedPolicyOptions } from './policy-options.js';
 import type { InstrumentPolicyOptions, InstrumentedPolicy, PolicyCallContext } from './policy-types.js';
@@ -30,6 +31,8 @@ interface PolicyCore extends ResolvedPolicyOptions {
   readonly self: SelfMetrics;
   readonly watch: BreakerWatch;
   readonly siblings: Map<string, Instrumented>;
+  /** Reads the active span's trace id for exemplars; only for an OpenMetrics registry. */
+  readonly traceOf: TraceIdReader | undefined;
   retries: RetryMetrics | undefined;
 }
 
@@ -37,8 +40,10 @@ function retryMetrics(core: PolicyCore): RetryMetrics {
   return (core.retries ??= new RetryMetrics(core.metricsOptions));
 }
 
-function failed(core: PolicyCore, outcome: unknown): boolean {
+/** Whether a call's outcome is a failure: `isFailure` decides, but a call an open circuit rejected always failed. */
+function failed(core: PolicyCore, outcome: unknown, thrown: boolean): boolean {
   try {
+    if (thrown && classifyError(outcome) === 'circuit_open') return true;
     return Boolean(core.isFailure(outcome));
   } catch {
     core.self.internal();
@@ -52,12 +57,15 @@ class CallRecord implements AttemptSink {
   private attempts = 1;
   private retried = false;
   private lastSignal: AbortSignal | undefined;
+  private readonly traceId: string | undefined;
 
   constructor(
     private readonly core: PolicyCore,
     private readonly operation: string,
     private readonly signal: AbortSignal | undefined,
-  ) {}
+  ) {
+    this.traceId = core.traceOf?.(undefined);
+  }
 
   attempt(attempt: number): void {
     if (!(attempt >= 1)) return;
@@ -92,8 +100,8 @@ class CallRecord implements AttemptSink {
     const { core, operation } = this;
     const outcome = ok ? result : this.failureOf(result);
     const seconds = (performance.now() - this.start) / 1000;
-    if (ok) core.calls.recordCallSuccess(core.service, operation, seconds);
-    else core.calls.recordCallFailure(core.service, operation, outcome, seconds);
+    if (ok) core.calls.recordCallSuccess(core.service, operation, seconds, this.traceId);
+    else core.calls.recordCallFailure(core.service, operation, outcome, seconds, this.traceId);
     if (!core.hasRetry && !this.retried) return;
     const retries = retryMetrics(core);
     if (ok) {
@@ -135,10 +143,10 @@ class Instrumented implements InstrumentedPolicy {
     try {
       value = await runChain(core.chain, (context) => fn(record.context(context)), signal, record);
     } catch (error) {
-      record.finish(!failed(core, error), error);
+      record.finish(!failed(core, error, true), error);
       throw error;
     }
-    record.finish(!failed(core, value), value);
+    record.finish(!failed(core, value, false), value);
     return value as T;
   }
 
@@ -196,6 +204,7 @@ export function instrumentPolicy(policy: PolicyLike, options: InstrumentPolicyOp
     retries: hasRetry ? new RetryMetrics(metricsOptions) : undefined,
     watch: new BreakerWatch(resolved.service, circuitBreakersIn(chain), calls, self, resolved.logger),
     siblings: new Map(),
+    traceOf: exemplarTraceReader(metricsOptions.registry),
   };
   const root = new Instrumented(core, resolved.operation);
   core.siblings.set(resolved.operation, root);

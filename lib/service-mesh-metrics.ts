@@ -6,6 +6,7 @@ import type { HistogramFamily } from './histogram.js';
 import { resolveMetricsOptions, type MetricsOptions } from './options.js';
 import { counterFamily, gaugeFamily, histogramFamily } from './registration.js';
 import { SelfMetrics } from './self-metrics.js';
+import { observeTraced } from './trace-context.js';
 
 /** Registrations, calls, healthy instances and circuit state per service. Safe to call with any input. */
 export class ServiceMeshMetrics {
@@ -78,19 +79,20 @@ export class ServiceMeshMetrics {
     }
   }
 
-  recordCallSuccess(service: string, operation: string, seconds: number): void {
+  /** `traceId`, when given, becomes the duration's `{trace_id}` exemplar (shown by an OpenMetrics registry). */
+  recordCallSuccess(service: string, operation: string, seconds: number, traceId?: string): void {
     try {
       this.callsTotal.labels(service, operation, 'success', undefined).inc();
-      this.callDurationSeconds.labels(service, operation).observe(seconds);
+      observeTraced(this.callDurationSeconds.labels(service, operation), seconds, traceId);
     } catch {
       this.self.internal();
     }
   }
 
-  recordCallFailure(service: string, operation: string, error: unknown, seconds?: number): void {
+  recordCallFailure(service: string, operation: string, error: unknown, seconds?: number, traceId?: string): void {
     try {
       this.callsTotal.labels(service, operation, 'failure', classifyError(error)).inc();
-      if (seconds !== undefined) this.callDurationSeconds.labels(service, operation).observe(seconds);
+      if (seconds !== undefined) observeTraced(this.callDurationSeconds.labels(service, operation), seconds, traceId);
     } catch {
       this.self.internal();
     }

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, trace, TraceFlags, type Context, type ContextManager } from '@opentelemetry/api';
+import axios from 'axios';
+import { createServer, type Server } from 'node:http';
 import { Registry } from 'prom-client';
+import { instrumentAxios } from '../interceptors/axios.js';
+import { meshPolicy } from '../interceptors/mesh-policy.js';
 import { histogramFamily } from '../lib/registration.js';
 import { resolveMetricsOptions } from '../lib/options.js';
 import { SelfMetrics } from '../lib/self-metrics.js';
@@ -13,7 +17,7 @@ import {
   observeTraced,
   traceIdFromTraceparent,
 } from '../lib/trace-context.js';
-import { openMetricsRegistry, TRACE_ID, TRACEPARENT } from './helpers/exemplars.js';
+import { exemplarLines, openMetricsRegistry, TRACE_ID, TRACEPARENT } from './helpers/exemplars.js';
 
 /** Just enough of a context manager to make a span active for a callback (what an OpenTelemetry SDK installs). */
 class StoreContextManager implements ContextManager {
@@ -139,6 +143,54 @@ describe('trace context for exemplars', () => {
       expect(series.exemplars).to.equal(undefined);
       observeTraced(series, 0.01, 'x'.repeat(120));
       expect(series.exemplars?.[1]?.labelSet).to.deep.equal({ trace_id: 'x'.repeat(120) });
+    });
+  });
+  describe('outbound calls', () => {
+    let backend: Server;
+    let url = '';
+    const SPAN_TRACE = 'cccccccccccccccc0000000000000001';
+
+    before(async () => {
+      context.setGlobalContextManager(new StoreContextManager());
+      backend = createServer((_req, res) => res.end('ok'));
+      await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+      url = `http://127.0.0.1:${(backend.address() as { port: number }).port}`;
+    });
+    after(async () => {
+      context.disable();
+      await new Promise((r) => backend.close(r));
+    });
+
+    it('instrumentAxios puts the request\'s traceparent on mesh_call_duration_seconds', async () => {
+      const registry = openMetricsRegistry();
+      const client = instrumentAxios(axios.create({ baseURL: url }), { service: 'users', registry });
+      await client.get('/users/1', { headers: { traceparent: TRACEPARENT }, mesh: { operation: 'get_user' } });
+      await client.get('/users/2', { mesh: { operation: 'get_user' } });
+      const lines = exemplarLines(await registry.metrics(), 'mesh_call_duration_seconds');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(
+        new RegExp(`^mesh_call_duration_seconds_bucket\\{service="users",operation="get_user",le="[^"]+"\\} [12] # \\{trace_id="${TRACE_ID}"\\} `),
+      );
+    });
+
+    it('a call through meshPolicy takes the active span\'s trace id', async () => {
+      const registry = openMetricsRegistry();
+      const policy = meshPolicy({ service: 'users', operation: 'list', registry, retry: { retries: 1, initialDelayMs: 1, maxDelayMs: 1 } });
+      const client = instrumentAxios(axios.create({ baseURL: url }), { service: 'users', registry, policy });
+      await withSpan(SPAN_TRACE, TraceFlags.SAMPLED, () => client.get('/users'));
+      const lines = exemplarLines(await registry.metrics(), 'mesh_call_duration_seconds');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.include(`# {trace_id="${SPAN_TRACE}"}`);
+      policy.dispose();
+    });
+
+    it('keeps exemplars out of a Prometheus-text registry entirely', async () => {
+      const registry = new Registry();
+      const client = instrumentAxios(axios.create({ baseURL: url }), { service: 'users', registry });
+      await client.get('/users/1', { headers: { traceparent: TRACEPARENT } });
+      const family = registry.getSingleMetric('mesh_call_duration_seconds') as unknown as { series(): Iterable<{ exemplars?: unknown }> };
+      for (const series of family.series()) expect(series.exemplars).to.equal(undefined);
+      expect(await registry.metrics()).not.to.include('trace_id');
     });
   });
 });
