@@ -161,7 +161,7 @@ function routeRow(p: string, windows: readonly Window[], match: Pred, method: st
   };
 }
 
-/** Inbound rows: per service, then per route (and per endpoint with `byInstance`). */
+/** Inbound rows: per service, then per route (and per endpoint with `byInstance`, where several serve it). */
 export function inboundRows(windows: readonly Window[], options: StatOptions = {}): InboundRow[] {
   const p = options.prefix ?? 'mesh_';
   const name = `${p}http_server_request_duration_seconds`;
@@ -179,10 +179,10 @@ export function inboundRows(windows: readonly Window[], options: StatOptions = {
       const match: Pred = (s) => of(s) && s.labels.method === method && s.labels.route === route;
       routes.push(routeRow(p, windows, match, method, route));
       if (!options.byInstance) continue;
-      for (const w of windows) {
-        if (!w.latest.some((s) => s.name === `${name}_count` && match(s))) continue;
-        routes.push({ ...routeRow(p, [w], match, method, route), endpoint: w.url });
-      }
+      // Per-endpoint rows only where several endpoints serve the route (one would repeat the row above).
+      const serving = windows.filter((w) => w.latest.some((s) => s.name === `${name}_count` && match(s)));
+      if (serving.length < 2) continue;
+      for (const w of serving) routes.push({ ...routeRow(p, [w], match, method, route), endpoint: w.url });
     }
     const all = routeRow(p, windows, of, '*', '*');
     return { service, ...all, inFlight: sum(latest, `${p}http_server_requests_in_flight`, of), routes };

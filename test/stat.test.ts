@@ -217,24 +217,34 @@ describe('mesh-metrics stat', () => {
     });
 
     it('reports inbound routes with exact rates and success, per endpoint on request', async () => {
-      const t = manualClock();
-      const watcher = createStatWatcher([inboundUrl], { clock: t.clock, byInstance: true });
-      inbound.body = inboundText(100, 0, 0);
-      await watcher.tick();
-      t.now += 5000;
-      inbound.body = inboundText(145, 5, 2);
-      const report = await watcher.tick();
-      expect(report.outbound).to.deep.equal([]);
-      const [users] = report.inbound;
-      expect(users?.service).to.equal('users');
-      expect(users?.requestsPerSecond).to.equal(10);
-      expect(users?.successRatio).to.equal(0.9);
-      expect(users?.inFlight).to.equal(2);
-      expect(users?.routes.map((r) => [r.method, r.route, r.endpoint, r.requestsPerSecond])).to.deep.equal([
-        ['GET', '/users/:id', undefined, 10],
-        ['GET', '/users/:id', inboundUrl, 10],
-      ]);
-      expect(users?.latency.p50).to.be.closeTo((0.05 * 25) / 45, 1e-12); // rank 25 of 50, 45 in the first bucket
+      const second = new Fixture();
+      const secondUrl = await second.start();
+      try {
+        const t = manualClock();
+        const watcher = createStatWatcher([inboundUrl, secondUrl], { clock: t.clock, byInstance: true });
+        inbound.body = inboundText(100, 0, 0);
+        second.body = inboundText(0, 0, 0);
+        await watcher.tick();
+        t.now += 5000;
+        inbound.body = inboundText(145, 5, 2);
+        second.body = inboundText(25, 0, 1);
+        const report = await watcher.tick();
+        expect(report.outbound).to.deep.equal([]);
+        const [users] = report.inbound;
+        expect(users?.service).to.equal('users');
+        expect(users?.requestsPerSecond).to.equal(15); // (50 + 25) / 5 s
+        expect(users?.successRatio).to.equal(70 / 75);
+        expect(users?.inFlight).to.equal(3);
+        expect(users?.routes.map((r) => [r.method, r.route, r.endpoint, r.requestsPerSecond, r.successRatio])).to.deep.equal([
+          ['GET', '/users/:id', undefined, 15, 70 / 75],
+          ['GET', '/users/:id', inboundUrl, 10, 0.9],
+          ['GET', '/users/:id', secondUrl, 5, 1],
+        ]);
+        // rank 37.5 of 75 observations, 70 of them in the first bucket (le 0.05)
+        expect(users?.latency.p50).to.be.closeTo((0.05 * 37.5) / 70, 1e-12);
+      } finally {
+        await second.stop();
+      }
     });
 
     it('shows an unreachable or failing endpoint as down and keeps the others', async () => {
