@@ -152,6 +152,13 @@ for (const [major, c, passModule] of MAJORS) {
         expect(await sample(registry, calls('call', 'failure', 'circuit_open', 'billing'))).to.equal(1);
         expect(await sample(registry, calls('call', 'success', undefined, 'billing'))).to.equal(1);
         expect(await registry.metrics()).not.to.include('mesh_retry_');
+        // Whatever isFailure says, a call rejected by an open circuit is a failed call.
+        const lenient = instrumentPolicy(breaker, { service: 'billing', operation: 'lenient', registry, isFailure: () => false });
+        const held = breaker.isolate();
+        await lenient.execute(() => 'never').catch(() => undefined);
+        held.dispose();
+        expect(await sample(registry, calls('lenient', 'failure', 'circuit_open', 'billing'))).to.equal(1);
+        lenient.dispose();
         p.dispose();
       });
 
