@@ -40,10 +40,11 @@ export interface Backend {
 
 /**
  * Routes that override the mode for one request, whatever the backend's mode:
- * `/_/status/CODE`, `/_/reset`, `/_/stall`, `/_/delay/MS`. Anything after them (`/_/status/503/users?x=1`) is ignored.
+ * `/_/status/CODE`, `/_/reset`, `/_/stall`, `/_/delay/MS`, anywhere in the path (so behind a base path too, as in
+ * `/base/_/status/503`); anything after them (`/_/status/503/users?x=1`) is ignored.
  */
 function routeMode(url: string): { mode: BackendMode; status?: number } | undefined {
-  const m = /^\/_\/(status|reset|stall|delay)(?:\/(\d+))?/.exec(url);
+  const m = /\/_\/(status|reset|stall|delay)(?:\/(\d+))?/.exec(url);
   if (m === null) return undefined;
   const n = Number(m[2] ?? 0);
   switch (m[1]) {

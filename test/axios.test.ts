@@ -1,0 +1,455 @@
+import axios, { type AxiosError, type AxiosInstance } from 'axios';
+import { expect } from 'chai';
+import * as cockatiel4 from 'cockatiel';
+import * as cockatiel3 from 'cockatiel3';
+import { Registry } from 'prom-client';
+import { createBalancer, type Balancer, type BalancerOptions } from '../lib/balancer.js';
+import { instrumentAxios, isNoInstanceError, type InstrumentAxiosOptions } from '../interceptors/axios.js';
+import { meshPolicy } from '../interceptors/cockatiel.js';
+import type { InstrumentedPolicy } from '../interceptors/policy-types.js';
+import type { PolicyLike } from '../interceptors/policy-walk.js';
+import { closeAll, closedPort, startBackend, type Backend, type BackendMode } from './helpers/backends.js';
+import { sample, samplesOf } from './helpers/exposition.js';
+
+const SERVICE = 'service="users"';
+
+describe('instrumentAxios', () => {
+  let registry: Registry;
+  let backends: Backend[];
+  const disposables: { dispose(): void }[] = [];
+
+  const backend = async (mode: BackendMode, name: string): Promise<Backend> => {
+    const b = await startBackend(mode, { name });
+    backends.push(b);
+    return b;
+  };
+  const balancer = (instances: string[], o: Partial<BalancerOptions> = {}): Balancer => {
+    const b = createBalancer({ service: 'users', instances, registry, ...o });
+    disposables.push(b);
+    return b;
+  };
+  const client = (o: Partial<InstrumentAxiosOptions> = {}, base: AxiosInstance = axios.create()): AxiosInstance =>
+    instrumentAxios(base, { service: 'users', registry, ...o });
+  const value = (series: string): Promise<number | undefined> => sample(registry, series);
+  const calls = (op: string, status: string, errorType?: string): Promise<number | undefined> =>
+    value(`mesh_calls_total{${SERVICE},operation="${op}",status="${status}"${errorType ? `,error_type="${errorType}"` : ''}}`);
+  const lines = async (name: string): Promise<string[]> => samplesOf(await registry.metrics(), name);
+  const failure = async (p: Promise<unknown>): Promise<AxiosError> => {
+    try {
+      await p;
+    } catch (e) {
+      return e as AxiosError;
+    }
+    throw new Error('expected the request to fail');
+  };
+
+  beforeEach(() => {
+    registry = new Registry();
+    backends = [];
+  });
+  afterEach(async () => {
+    for (const d of disposables.splice(0)) d.dispose();
+    await closeAll(backends);
+  });
+
+  describe('options', () => {
+    it('returns the same instance', () => {
+      const base = axios.create();
+      expect(instrumentAxios(base, { service: 'users', registry })).to.equal(base);
+    });
+
+    const bad: [string, Record<string, unknown>, RegExp][] = [
+      ['the service', { service: '' }, /service must be a non-empty string, got ""/],
+      ['the balancer', { balancer: {} }, /balancer must come from createBalancer\(\), got \[object Object\]/],
+      ['the policy', { policy: 5 }, /policy must be a cockatiel policy .*got 5/],
+      ['the operation', { operation: 3 }, /operation must be a non-empty string or a function, got 3/],
+      ['isFailure', { isFailure: 'yes' }, /isFailure must be a function, got "yes"/],
+      ['the prefix', { prefix: '1x' }, /prefix must match .*"1x"/],
+    ];
+    for (const [what, o, message] of bad) {
+      it(`throws a TypeError naming ${what}`, () => {
+        expect(() => client(o as Partial<InstrumentAxiosOptions>)).to.throw(TypeError, message);
+      });
+    }
+
+    it('refuses something that is not an axios instance, and a second instrumentation', () => {
+      expect(() => instrumentAxios({} as AxiosInstance, { service: 'users', registry })).to.throw(
+        TypeError,
+        /axiosInstance must be an axios instance/,
+      );
+      const c = client();
+      expect(() => client({}, c)).to.throw(TypeError, /already instrumented/);
+    });
+  });
+
+  describe('without a policy or a balancer', () => {
+    it('records one call per request, labelled by the lower-case method', async () => {
+      const ok = await backend('ok', 'ok');
+      const c = client({}, axios.create({ baseURL: ok.url }));
+      await c.get('/users/1');
+      await c.post('/users', { name: 'x' });
+      await c.get('/users/2');
+      expect(await calls('get', 'success')).to.equal(2);
+      expect(await calls('post', 'success')).to.equal(1);
+      expect(await value(`mesh_call_duration_seconds_count{${SERVICE},operation="get"}`)).to.equal(2);
+      expect(await lines('mesh_lb_requests_total')).to.deep.equal([]);
+    });
+
+    it('counts 5xx as failed calls and 4xx as successful ones, rethrowing both unchanged', async () => {
+      const ok = await backend('ok', 'ok');
+      const c = client({}, axios.create({ baseURL: ok.url }));
+      expect((await failure(c.get('/_/status/503'))).response?.status).to.equal(503);
+      expect((await failure(c.get('/_/status/404'))).response?.status).to.equal(404);
+      expect(await calls('get', 'failure', 'http_5xx')).to.equal(1);
+      expect(await calls('get', 'success')).to.equal(1);
+      expect(await value(`mesh_call_duration_seconds_count{${SERVICE},operation="get"}`)).to.equal(2);
+    });
+
+    it('classifies a reset connection, a stalled backend past its timeout, a closed port and a cancellation', async () => {
+      const reset = await backend('reset', 'reset');
+      const stall = await backend('stall', 'stall');
+      const closed = await closedPort();
+      const c = client();
+      expect((await failure(c.get(`${reset.url}/x`))).code).to.equal('ECONNRESET');
+      expect((await failure(c.get(`${stall.url}/x`, { timeout: 100 }))).code).to.equal('ECONNABORTED');
+      expect((await failure(c.get(`${closed.url}/x`))).code).to.equal('ECONNREFUSED');
+      const controller = new AbortController();
+      const pending = c.get(`${stall.url}/y`, { signal: controller.signal });
+      while (stall.requests.length < 2) await new Promise((r) => setTimeout(r, 5));
+      controller.abort();
+      expect((await failure(pending)).code).to.equal('ERR_CANCELED');
+      expect(await calls('get', 'failure', 'connection_reset')).to.equal(1);
+      expect(await calls('get', 'failure', 'timeout')).to.equal(1);
+      expect(await calls('get', 'failure', 'connection_refused')).to.equal(1);
+      expect(await calls('get', 'failure', 'cancelled')).to.equal(1);
+    });
+
+    it('names the operation by option, by function, or per request', async () => {
+      const ok = await backend('ok', 'ok');
+      const fixed = client({ service: 'users', operation: 'users_api' }, axios.create({ baseURL: ok.url }));
+      await fixed.get('/a');
+      await fixed.get('/a', { mesh: { operation: 'get_user' } });
+      const byConfig = instrumentAxios(axios.create({ baseURL: ok.url }), {
+        service: 'orders',
+        registry,
+        operation: (config) => (config.url?.startsWith('/orders') ? 'list_orders' : ''),
+      });
+      await byConfig.get('/orders');
+      await byConfig.delete('/other'); // '' is not a name: the method is used, and the fault counted
+      expect(await calls('users_api', 'success')).to.equal(1);
+      expect(await calls('get_user', 'success')).to.equal(1);
+      expect(await value('mesh_calls_total{service="orders",operation="list_orders",status="success"}')).to.equal(1);
+      expect(await value('mesh_calls_total{service="orders",operation="delete",status="success"}')).to.equal(1);
+      expect(await value('mesh_metrics_errors_total{kind="internal"}')).to.equal(1);
+    });
+
+    it('never throws from metrics code: a throwing operation function or isFailure is counted', async () => {
+      const ok = await backend('ok', 'ok');
+      const c = client(
+        {
+          operation: () => {
+            throw new Error('bad');
+          },
+          isFailure: () => {
+            throw new Error('worse');
+          },
+        },
+        axios.create({ baseURL: ok.url }),
+      );
+      const r = await c.get('/a');
+      expect(r.status).to.equal(200);
+      expect(await calls('get', 'failure', 'other')).to.equal(1);
+      expect(await value('mesh_metrics_errors_total{kind="internal"}')).to.equal(2);
+    });
+
+    it('measures a request with its own adapter, and a config sent again', async () => {
+      const ok = await backend('ok', 'ok');
+      const c = client({}, axios.create({ baseURL: ok.url }));
+      await c.get('/a', { adapter: 'fetch' });
+      let seen = 0;
+      await c.get('/a', {
+        adapter: async (config) => {
+          seen++;
+          return { data: 'own', status: 200, statusText: 'OK', headers: {}, config };
+        },
+      });
+      const err = await failure(c.get('/_/status/503'));
+      await failure(c.request(err.config!));
+      expect(seen).to.equal(1);
+      expect(await calls('get', 'success')).to.equal(2);
+      expect(await calls('get', 'failure', 'http_5xx')).to.equal(2);
+      expect(ok.requests.length).to.equal(3);
+    });
+  });
+
+  describe('with a balancer', () => {
+    it('spreads attempts, counting each instance, its duration and its active connections', async () => {
+      const a = await backend('ok', 'a');
+      const b = await backend('ok', 'b');
+      const c = client({ balancer: balancer([a.url, b.url]) });
+      const answers: string[] = [];
+      for (let i = 0; i < 4; i++) answers.push((await c.get<{ backend: string }>('/users/1')).data.backend);
+      expect(answers).to.deep.equal(['a', 'b', 'a', 'b']);
+      for (const x of [a, b]) {
+        const inst = `${SERVICE},instance="${x.url}"`;
+        expect(await value(`mesh_lb_requests_total{${inst},strategy="round_robin"}`)).to.equal(2);
+        expect(await value(`mesh_lb_request_duration_seconds_count{${inst}}`)).to.equal(2);
+        expect(await value(`mesh_lb_active_connections{${inst}}`)).to.equal(0);
+        expect(await value(`mesh_lb_instance_health_score{${inst}}`)).to.equal(1);
+      }
+      expect(await calls('get', 'success')).to.equal(4);
+      expect(await lines('mesh_lb_errors_total')).to.deep.equal([]);
+    });
+
+    it('holds an active connection for the duration of an attempt', async () => {
+      const stall = await backend('stall', 'stall');
+      const c = client({ balancer: balancer([stall.url]) });
+      const controller = new AbortController();
+      const pending = c.get('/slow', { signal: controller.signal });
+      while (stall.requests.length < 1) await new Promise((r) => setTimeout(r, 5));
+      expect(await value(`mesh_lb_active_connections{${SERVICE},instance="${stall.url}"}`)).to.equal(1);
+      controller.abort();
+      await failure(pending);
+      expect(await value(`mesh_lb_active_connections{${SERVICE},instance="${stall.url}"}`)).to.equal(0);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="cancelled"}`)).to.equal(1);
+    });
+
+    it('classifies failed attempts per instance: reset, stall past the timeout, closed port, 5xx', async () => {
+      const reset = await backend('reset', 'reset');
+      const stall = await backend('stall', 'stall');
+      const fail = await backend('fail', 'fail');
+      const closed = await closedPort();
+      const b = balancer([reset.url, stall.url, closed.url, fail.url], { outlier: false });
+      const c = client({ balancer: b }, axios.create({ timeout: 150 }));
+      for (let i = 0; i < 4; i++) await failure(c.get('/x'));
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="connection_reset"}`)).to.equal(1);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="timeout"}`)).to.equal(1);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="connection_refused"}`)).to.equal(1);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="http_5xx"}`)).to.equal(1);
+      for (const t of ['connection_reset', 'timeout', 'connection_refused', 'http_5xx']) {
+        expect(await calls('get', 'failure', t)).to.equal(1);
+      }
+      for (const url of [reset.url, stall.url, closed.url, fail.url]) {
+        expect(await value(`mesh_lb_instance_health_score{${SERVICE},instance="${url}"}`)).to.equal(0.8);
+        expect(await value(`mesh_lb_requests_total{${SERVICE},instance="${url}",strategy="round_robin"}`)).to.equal(1);
+      }
+    });
+
+    it('a 4xx answer is a successful attempt: no error, health intact', async () => {
+      const ok = await backend('ok', 'ok');
+      const c = client({ balancer: balancer([ok.url]) });
+      await failure(c.get('/_/status/404'));
+      expect(await lines('mesh_lb_errors_total')).to.deep.equal([]);
+      expect(await value(`mesh_lb_instance_health_score{${SERVICE},instance="${ok.url}"}`)).to.equal(1);
+      expect(await calls('get', 'success')).to.equal(1);
+    });
+
+    it('ejects an instance whose attempts keep failing and takes it back after the ejection', async () => {
+      const a = await backend('fail', 'a');
+      const b = await backend('ok', 'b');
+      let now = 0;
+      const bal = balancer([a.url, b.url], { now: () => now, outlier: { consecutiveFailures: 2, ejectionMs: 1000 } });
+      const c = client({ balancer: bal });
+      for (let i = 0; i < 4; i++) await c.get('/x').catch(() => undefined); // a, b, a (ejected), b
+      expect(bal.instances()[0]).to.include({ ejected: true, ejections: 1 });
+      expect(await value(`mesh_healthy_instances{${SERVICE}}`)).to.equal(1);
+      for (let i = 0; i < 5; i++) expect((await c.get<{ backend: string }>('/x')).data.backend).to.equal('b');
+      expect(a.requests.length).to.equal(2);
+      now += 1000;
+      a.mode = 'ok';
+      const seen = new Set<string>();
+      for (let i = 0; i < 2; i++) seen.add((await c.get<{ backend: string }>('/x')).data.backend);
+      expect([...seen].sort()).to.deep.equal(['a', 'b']);
+      expect(await value(`mesh_healthy_instances{${SERVICE}}`)).to.equal(2);
+    });
+
+    it('fails a call with NoInstanceError when no instance is registered', async () => {
+      const c = client({ balancer: balancer([]) });
+      const err = await failure(c.get('/x'));
+      expect(isNoInstanceError(err)).to.equal(true);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="no_instance"}`)).to.equal(1);
+      expect(await calls('get', 'failure', 'other')).to.equal(1);
+    });
+
+    it('lets a request with an absolute URL bypass the balancer', async () => {
+      const a = await backend('ok', 'a');
+      const other = await backend('ok', 'other');
+      const c = client({ balancer: balancer([a.url]) });
+      expect((await c.get<{ backend: string }>(`${other.url}/x`)).data.backend).to.equal('other');
+      expect(await lines('mesh_lb_requests_total')).to.deep.equal([]);
+      expect(await calls('get', 'success')).to.equal(1);
+    });
+
+    it('keeps the counts exact under 50 concurrent calls', async () => {
+      const a = await backend({ delayMs: 5 }, 'a');
+      const b = await backend('ok', 'b');
+      const c = client({ balancer: balancer([a.url, b.url], { strategy: 'least_connections' }) });
+      await Promise.all(Array.from({ length: 50 }, () => c.get('/x')));
+      const total = (await lines('mesh_lb_requests_total')).reduce((s, l) => s + Number(l.split(' ')[1]), 0);
+      expect(total).to.equal(50);
+      expect(a.requests.length + b.requests.length).to.equal(50);
+      expect(await calls('get', 'success')).to.equal(50);
+      for (const x of [a, b]) {
+        expect(await value(`mesh_lb_active_connections{${SERVICE},instance="${x.url}"}`)).to.equal(0);
+      }
+    });
+
+    it('p2c_ewma sends more to a fast instance than to a slow one (real backends)', async () => {
+      const slow = await backend({ delayMs: 100 }, 'slow');
+      const fast = await backend('ok', 'fast');
+      // a short decay, so the first (cold) requests do not weigh for the usual 10 s
+      const c = client({ balancer: balancer([slow.url, fast.url], { strategy: 'p2c_ewma', latencyDecayMs: 200 }) });
+      const worker = async (): Promise<void> => {
+        for (let i = 0; i < 20; i++) await c.get('/x');
+      };
+      await Promise.all([worker(), worker(), worker(), worker()]);
+      expect(slow.requests.length + fast.requests.length).to.equal(80);
+      expect(fast.requests.length).to.be.greaterThan(slow.requests.length * 3);
+    });
+  });
+
+  describe('secrets', () => {
+    it('never puts credentials, paths or queries from baseURL, instances or requests in /metrics', async () => {
+      const ok = await backend('ok', 'ok');
+      const port = ok.port;
+      const plain = instrumentAxios(axios.create({ baseURL: `http://alice:pw-plain@127.0.0.1:${port}/tenant-9` }), {
+        service: 'plain',
+        registry,
+      });
+      await plain.get('/users/42?token=tok-2', { params: { key: 'qk-1' } });
+      await failure(plain.get('/_/status/503?token=tok-3'));
+      expect(ok.requests.map((r) => r.url)).to.deep.equal(['/tenant-9/users/42?token=tok-2&key=qk-1', '/tenant-9/_/status/503?token=tok-3']);
+      const b = balancer([`http://bob:pw-balanced@127.0.0.1:${port}/base-7`]);
+      const balanced = client({ balancer: b });
+      await balanced.get('/accounts/77?api_key=ak-5');
+      expect(ok.requests.at(-1)?.url).to.equal('/base-7/accounts/77?api_key=ak-5');
+      expect(ok.requests.at(-1)?.headers.authorization).to.equal(`Basic ${Buffer.from('bob:pw-balanced').toString('base64')}`);
+      const text = await registry.metrics();
+      for (const secret of ['alice', 'pw-plain', 'tenant-9', 'qk-1', 'tok-2', 'tok-3', 'bob', 'pw-balanced', 'base-7', 'ak-5', '42', '77', 'accounts']) {
+        expect(text, secret).to.not.include(secret);
+      }
+      expect(text).to.include(`instance="http://127.0.0.1:${port}"`);
+    });
+  });
+
+  describe('with a policy', () => {
+    const scenario = async (policy: (service: string) => InstrumentedPolicy | PolicyLike) => {
+      const a = await backend('fail', 'a');
+      const b = await backend('ok', 'b');
+      const p = policy('users');
+      if ('forOperation' in p) disposables.push(p);
+      const c = client({ balancer: balancer([a.url, b.url], { strategy: 'round_robin' }), policy: p });
+      const r = await c.get<{ backend: string }>('/users/1', { mesh: { operation: 'get_user' } });
+      expect(r.data.backend).to.equal('b');
+      return { a, b };
+    };
+
+    const expectScenario = async (a: Backend, b: Backend): Promise<void> => {
+      expect(await value(`mesh_calls_total{${SERVICE},operation="get_user",status="success"}`)).to.equal(1);
+      expect(await lines('mesh_calls_total')).to.have.length(1);
+      expect(await value(`mesh_call_duration_seconds_count{${SERVICE},operation="get_user"}`)).to.equal(1);
+      expect(await value(`mesh_lb_requests_total{${SERVICE},instance="${a.url}",strategy="round_robin"}`)).to.equal(1);
+      expect(await value(`mesh_lb_requests_total{${SERVICE},instance="${b.url}",strategy="round_robin"}`)).to.equal(1);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="http_5xx"}`)).to.equal(1);
+      expect(await lines('mesh_lb_errors_total')).to.have.length(1);
+      expect(await value(`mesh_retry_attempts_total{${SERVICE},operation="get_user",attempt="1"}`)).to.equal(1);
+      expect(await lines('mesh_retry_attempts_total')).to.have.length(1);
+      expect(await value(`mesh_retry_success_total{${SERVICE},operation="get_user"}`)).to.equal(1);
+      expect(await lines('mesh_retry_failure_total')).to.deep.equal([]);
+      expect(a.requests.length).to.equal(1);
+      expect(b.requests.length).to.equal(1);
+    };
+
+    it('the issue scenario: A (503) and B (200), round_robin, retries: 2, one get_user call', async () => {
+      const { a, b } = await scenario((service) =>
+        meshPolicy({ service, registry, retry: { retries: 2, initialDelayMs: 1, maxDelayMs: 5 } }),
+      );
+      await expectScenario(a, b);
+      expect(await value(`mesh_lb_instance_health_score{${SERVICE},instance="${a.url}"}`)).to.equal(0.8);
+      expect(await value(`mesh_circuit_breaker_state{${SERVICE}}`)).to.equal(0);
+    });
+
+    const plainRetries: [string, () => PolicyLike][] = [
+      ['cockatiel 4', () => cockatiel4.retry(cockatiel4.handleAll, { maxAttempts: 2, backoff: new cockatiel4.ConstantBackoff(1) })],
+      ['cockatiel 3', () => cockatiel3.retry(cockatiel3.handleAll, { maxAttempts: 2, backoff: new cockatiel3.ConstantBackoff(1) })],
+    ];
+    for (const [name, make] of plainRetries) {
+      it(`instruments a plain ${name} retry policy once, with the same counts`, async () => {
+        const { a, b } = await scenario(make);
+        await expectScenario(a, b);
+      });
+    }
+
+    it('retries pick again, so a call can go through every instance', async () => {
+      const a = await backend('fail', 'a');
+      const b = await backend('fail', 'b');
+      const c3 = await backend('ok', 'c');
+      const policy = meshPolicy({ service: 'users', registry, retry: { retries: 2, initialDelayMs: 1, maxDelayMs: 5 } });
+      disposables.push(policy);
+      const c = client({ balancer: balancer([a.url, b.url, c3.url]), policy });
+      expect((await c.get<{ backend: string }>('/x')).data.backend).to.equal('c');
+      expect(await calls('get', 'success')).to.equal(1);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="http_5xx"}`)).to.equal(2);
+      expect(await value(`mesh_retry_attempts_total{${SERVICE},operation="get",attempt="2"}`)).to.equal(1);
+    });
+
+    it('does not retry a 4xx: one attempt, one successful call', async () => {
+      const ok = await backend('ok', 'ok');
+      const policy = meshPolicy({ service: 'users', registry, retry: { retries: 2, initialDelayMs: 1, maxDelayMs: 5 } });
+      disposables.push(policy);
+      const c = client({ balancer: balancer([ok.url]), policy });
+      expect((await failure(c.get('/_/status/404'))).response?.status).to.equal(404);
+      expect(ok.requests.length).to.equal(1);
+      expect(await calls('get', 'success')).to.equal(1);
+      expect(await lines('mesh_retry_attempts_total')).to.deep.equal([]);
+      expect(await lines('mesh_lb_errors_total')).to.deep.equal([]);
+    });
+
+    it('gives up after the last retry: one failed call, three failed attempts', async () => {
+      const a = await backend('fail', 'a');
+      const policy = meshPolicy({
+        service: 'users',
+        registry,
+        retry: { retries: 2, initialDelayMs: 1, maxDelayMs: 5 },
+        circuitBreaker: false,
+      });
+      disposables.push(policy);
+      const c = client({ balancer: balancer([a.url], { outlier: false }), policy });
+      await failure(c.get('/x', { mesh: { operation: 'get_user' } }));
+      expect(a.requests.length).to.equal(3);
+      expect(await calls('get_user', 'failure', 'http_5xx')).to.equal(1);
+      expect(await lines('mesh_calls_total')).to.have.length(1);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="http_5xx"}`)).to.equal(3);
+      expect(await value(`mesh_retry_failure_total{${SERVICE},operation="get_user",error_type="http_5xx"}`)).to.equal(1);
+    });
+
+    it('an open circuit rejects calls without an attempt, as circuit_open', async () => {
+      const a = await backend('fail', 'a');
+      const policy = meshPolicy({
+        service: 'users',
+        registry,
+        retry: false,
+        circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
+      });
+      disposables.push(policy);
+      const c = client({ balancer: balancer([a.url], { outlier: false }), policy });
+      for (let i = 0; i < 3; i++) await failure(c.get('/x'));
+      expect(a.requests.length).to.equal(2);
+      expect(await value(`mesh_circuit_breaker_state{${SERVICE}}`)).to.equal(1);
+      expect(await calls('get', 'failure', 'http_5xx')).to.equal(2);
+      expect(await calls('get', 'failure', 'circuit_open')).to.equal(1);
+      expect(await value(`mesh_lb_requests_total{${SERVICE},instance="${a.url}",strategy="round_robin"}`)).to.equal(2);
+    });
+
+    it('a timeout policy aborts the attempt and the attempt counts as a timeout', async () => {
+      const stall = await backend('stall', 'stall');
+      const policy = meshPolicy({ service: 'users', registry, retry: false, circuitBreaker: false, timeoutMs: 80 });
+      disposables.push(policy);
+      const c = client({ balancer: balancer([stall.url]), policy });
+      await failure(c.get('/x'));
+      expect(await calls('get', 'failure', 'timeout')).to.equal(1);
+      expect(await value(`mesh_lb_active_connections{${SERVICE},instance="${stall.url}"}`)).to.equal(0);
+      expect(await value(`mesh_lb_request_duration_seconds_count{${SERVICE},instance="${stall.url}"}`)).to.equal(1);
+    });
+  });
+});
