@@ -1,0 +1,336 @@
+import { expect } from 'chai';
+import express5, { type NextFunction, type Request, type Response } from 'express';
+import express4 from 'express4';
+import { Registry } from 'prom-client';
+import request from 'supertest';
+import { meshMetrics, metricsHandler } from '../index.js';
+import { promtoolProblems, sampleIn } from './helpers/exposition.js';
+import {
+  abortMidResponse,
+  bulkClient,
+  countsOf,
+  inBatches,
+  inboundKey,
+  listen,
+  until,
+  type BulkClient,
+  type Listening,
+} from './helpers/inbound-traffic.js';
+
+type Express = typeof express5;
+const FAMILY = 'mesh_http_server_request_duration_seconds';
+const IN_FLIGHT = 'mesh_http_server_requests_in_flight{service="orders"}';
+const SERVICE = 'orders';
+
+const majors: [string, Express][] = [
+  ['Express 4', express4 as unknown as Express],
+  ['Express 5', express5],
+];
+
+function teapot(): Error {
+  return Object.assign(new Error('short and stout'), { status: 418 });
+}
+
+/** The app of the traffic suite: nested routers, throws, streams, a handler that passes the request on. */
+function trafficApp(express: Express, registry: Registry): ReturnType<Express> {
+  const app = express();
+  app.use(meshMetrics({ registry, service: SERVICE }));
+  app.get('/metrics', metricsHandler({ registry }));
+
+  const items = express.Router();
+  items.get('/items/:itemId', (req: Request, res: Response) => {
+    res.json({ user: req.baseUrl, item: req.params['itemId'] });
+  });
+  items.post('/items', (_req: Request, res: Response) => {
+    res.status(201).end();
+  });
+  const users = express.Router();
+  users.use('/users/:id', items);
+  users.get('/orgs/:org/repos', (_req: Request, res: Response) => {
+    res.send('repos');
+  });
+  users.get('/pass', (_req: Request, _res: Response, next: NextFunction) => next());
+  app.use('/api', users);
+
+  app.get('/sync-throw', () => {
+    throw new Error('sync');
+  });
+  app.get('/async-throw', (_req: Request, _res: Response, next: NextFunction) => {
+    void (async () => {
+      await new Promise((r) => setImmediate(r));
+      throw new Error('async');
+    })().catch(next);
+  });
+  app.get('/teapot', (_req: Request, _res: Response, next: NextFunction) => next(teapot()));
+  app.get('/stream', (_req: Request, res: Response) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    let n = 0;
+    const tick = (): void => {
+      if (++n > 3) {
+        res.end('end\n');
+        return;
+      }
+      res.write(`chunk ${n}\n`);
+      setImmediate(tick);
+    };
+    tick();
+  });
+  app.get('/slow-stream', (_req: Request, res: Response) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.write('first\n'); // and never more: the client goes away
+  });
+  app.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(err.status ?? 500).send('failed');
+  });
+  return app;
+}
+
+for (const [major, express] of majors) {
+  describe(`meshMetrics on ${major}`, () => {
+    describe('mixed traffic', () => {
+      let registry: Registry;
+      let server: Listening;
+      let client: BulkClient;
+      before(async () => {
+        registry = new Registry();
+        server = await listen(trafficApp(express, registry));
+        client = bulkClient(server.url);
+      });
+      after(async () => {
+        client.close();
+        await server.close();
+      });
+
+      it('counts 1,000+ requests exactly once each, by route template, method and status', async () => {
+        const expected = new Map<string, number>();
+        const tasks: (() => Promise<unknown>)[] = [];
+        const add = (count: number, key: string, send: (i: number) => Promise<unknown>): void => {
+          expected.set(key, (expected.get(key) ?? 0) + count);
+          for (let i = 0; i < count; i++) tasks.push(() => send(i));
+        };
+        const hit = async (method: string, path: string, status: number, body?: string): Promise<void> => {
+          const reply = await client.send(method, path);
+          expect(reply.status, `${method} ${path}`).to.equal(status);
+          if (body !== undefined) expect(reply.body).to.equal(body);
+        };
+        add(300, inboundKey(SERVICE, 'GET', '/api/users/:id/items/:itemId', 200), (i) =>
+          hit('GET', `/api/users/${i % 7 === 0 ? 'users' : i}/items/${i % 5 === 0 ? 'items' : `it-${i}`}`, 200),
+        );
+        add(20, inboundKey(SERVICE, 'POST', '/api/users/:id/items', 201), (i) => hit('POST', `/api/users/${i}/items`, 201));
+        add(50, inboundKey(SERVICE, 'GET', '/api/orgs/:org/repos', 200), (i) =>
+          hit('GET', `/api/orgs/${i % 2 === 0 ? 'repos' : `org${i}`}/repos`, 200),
+        );
+        add(300, inboundKey(SERVICE, 'GET', '__unmatched__', 404), (i) =>
+          hit('GET', `/scan/${Math.random().toString(36).slice(2)}/${i}${i % 3 === 0 ? '/.env' : ''}`, 404),
+        );
+        add(20, inboundKey(SERVICE, 'GET', '__unmatched__', 404), () => hit('GET', '/api/pass', 404));
+        add(10, inboundKey(SERVICE, '_OTHER', '__unmatched__', 404), (i) => hit('PURGE', `/cache/${i}`, 404));
+        add(100, inboundKey(SERVICE, 'GET', '/sync-throw', 500), () => hit('GET', '/sync-throw', 500));
+        add(100, inboundKey(SERVICE, 'GET', '/async-throw', 500), () => hit('GET', '/async-throw', 500));
+        add(50, inboundKey(SERVICE, 'GET', '/teapot', 418), () => hit('GET', '/teapot', 418));
+        add(50, inboundKey(SERVICE, 'GET', '/stream', 200), () =>
+          hit('GET', '/stream', 200, 'chunk 1\nchunk 2\nchunk 3\nend\n'),
+        );
+        add(20, inboundKey(SERVICE, 'GET', '/slow-stream', 499), () => abortMidResponse(server.port, '/slow-stream'));
+        for (let i = 0; i < 5; i++) tasks.push(() => hit('GET', '/metrics', 200)); // excluded by default
+        expect(tasks.length).to.be.greaterThan(1000);
+
+        await inBatches(tasks, 32);
+        const slow = inboundKey(SERVICE, 'GET', '/slow-stream', 499);
+        const text = await until(registry, (t) => countsOf(t, FAMILY).get(slow) === 20 && sampleIn(t, IN_FLIGHT) === 0);
+
+        expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal(Object.fromEntries(expected));
+        expect(sampleIn(text, IN_FLIGHT)).to.equal(0);
+        expect(sampleIn(text, 'mesh_metrics_errors_total{kind="internal"}')).to.equal(undefined);
+        expect(promtoolProblems(text)).to.deep.equal([]);
+      });
+    });
+
+    describe('route templates', () => {
+      async function routeOf(build: (app: ReturnType<Express>) => void, path: string, status = 200): Promise<string[]> {
+        const registry = new Registry();
+        const app = express();
+        app.set('env', 'test'); // the final handler's error log is noise here
+        app.use(meshMetrics({ registry, service: 's' }));
+        build(app);
+        const server = await listen(app);
+        try {
+          await request(server.url).get(path).expect(status);
+          const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+          return [...countsOf(text, FAMILY).keys()];
+        } finally {
+          await server.close();
+        }
+      }
+      const ok = (_req: Request, res: Response): void => {
+        res.send('ok');
+      };
+
+      it('joins the mount paths of nested routers, never their concrete values', async () => {
+        const inner = express.Router();
+        inner.get('/c/:cId', ok);
+        const middle = express.Router();
+        middle.use('/b/:bId', inner);
+        const keys = await routeOf((app) => app.use('/a/:aId', middle), '/a/1/b/2/c/3');
+        expect(keys).to.deep.equal([inboundKey('s', 'GET', '/a/:aId/b/:bId/c/:cId', 200)]);
+      });
+
+      it('finds which segment holds a parameter when several carry the same value', async () => {
+        const r = express.Router();
+        r.get('/x', ok);
+        const keys = await routeOf((app) => app.use('/:org/repos/:repo', r), '/repos/repos/repos/x');
+        expect(keys).to.deep.equal([inboundKey('s', 'GET', '/:org/repos/:repo/x', 200)]);
+      });
+
+      it('gives the mount path for a router root and "/" for the app root', async () => {
+        const r = express.Router();
+        r.get('/', ok);
+        expect(await routeOf((app) => app.use('/shop', r), '/shop')).to.deep.equal([
+          inboundKey('s', 'GET', '/shop', 200),
+        ]);
+        expect(await routeOf((app) => app.get('/', ok), '/')).to.deep.equal([inboundKey('s', 'GET', '/', 200)]);
+      });
+
+      it('includes routers mounted without a path and sub-applications', async () => {
+        const r = express.Router();
+        r.get('/plain', ok);
+        expect(await routeOf((app) => app.use(r), '/plain')).to.deep.equal([inboundKey('s', 'GET', '/plain', 200)]);
+        const admin = express();
+        admin.get('/users/:id', ok);
+        expect(await routeOf((app) => app.use('/admin', admin), '/admin/users/5')).to.deep.equal([
+          inboundKey('s', 'GET', '/admin/users/:id', 200),
+        ]);
+      });
+
+      it('uses the route that threw when the framework answers the error itself', async () => {
+        const keys = await routeOf(
+          (app) =>
+            app.get('/items/:id', () => {
+              throw new Error('no handler for this');
+            }),
+          '/items/9',
+          500,
+        );
+        expect(keys).to.deep.equal([inboundKey('s', 'GET', '/items/:id', 500)]);
+      });
+
+      it('keeps a 404 that a route sends itself on that route', async () => {
+        const keys = await routeOf(
+          (app) =>
+            app.get('/users/:id', (_req: Request, res: Response) => {
+              res.status(404).send('no such user');
+            }),
+          '/users/404',
+          404,
+        );
+        expect(keys).to.deep.equal([inboundKey('s', 'GET', '/users/:id', 404)]);
+      });
+    });
+
+    describe('options and faults', () => {
+      it('leaves excluded paths out: strings, RegExps and predicates', async () => {
+        const registry = new Registry();
+        const app = express();
+        app.use(
+          meshMetrics({
+            registry,
+            service: 's',
+            exclude: ['/health', /^\/static\//, (req) => req.headers['x-synthetic'] === '1'],
+          }),
+        );
+        app.get('/health', (_req: Request, res: Response) => {
+          res.send('up');
+        });
+        app.get('/metrics', metricsHandler({ registry }));
+        app.get('/static/:file', (_req: Request, res: Response) => {
+          res.send('file');
+        });
+        app.get('/work', (_req: Request, res: Response) => {
+          res.send('done');
+        });
+        const server = await listen(app);
+        try {
+          await request(server.url).get('/health?probe=1').expect(200);
+          await request(server.url).get('/static/app.js').expect(200);
+          await request(server.url).get('/work').set('x-synthetic', '1').expect(200);
+          await request(server.url).get('/work').expect(200);
+          await request(server.url).get('/metrics').expect(200); // measured: the exclude list replaced the default
+          const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+          expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
+            [inboundKey('s', 'GET', '/work', 200)]: 1,
+            [inboundKey('s', 'GET', '/metrics', 200)]: 1,
+          });
+        } finally {
+          await server.close();
+        }
+      });
+
+      it('counts its own faults and never disturbs the request', async () => {
+        const registry = new Registry();
+        const app = express();
+        app.use(
+          meshMetrics({
+            registry,
+            service: 's',
+            exclude: [
+              () => {
+                throw new Error('predicate bug');
+              },
+            ],
+          }),
+        );
+        app.get('/odd', (req: Request, res: Response) => {
+          Object.defineProperty(req, 'route', {
+            get() {
+              throw new Error('hostile route');
+            },
+          });
+          res.send('still fine');
+        });
+        const server = await listen(app);
+        try {
+          await request(server.url).get('/odd').expect(200, 'still fine');
+          const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+          expect(sampleIn(text, 'mesh_metrics_errors_total{kind="internal"}')).to.equal(2);
+          expect(countsOf(text, FAMILY).size).to.equal(0);
+        } finally {
+          await server.close();
+        }
+      });
+
+      it('takes the service from MESH_SERVICE_NAME, else unknown_service', async () => {
+        const saved = process.env['MESH_SERVICE_NAME'];
+        try {
+          process.env['MESH_SERVICE_NAME'] = 'from-env';
+          const registry = new Registry();
+          meshMetrics({ registry });
+          delete process.env['MESH_SERVICE_NAME'];
+          meshMetrics({ registry });
+          const app = express();
+          app.use(meshMetrics({ registry, prefix: 'other_' }));
+          app.get('/', (_req: Request, res: Response) => {
+            res.send('ok');
+          });
+          await request(app).get('/').expect(200);
+          const text = await until(registry, (t) => sampleIn(t, 'other_http_server_requests_in_flight{service="unknown_service"}') === 0);
+          expect(sampleIn(text, 'mesh_http_server_requests_in_flight{service="from-env"}')).to.equal(undefined);
+          expect(countsOf(text, 'other_http_server_request_duration_seconds').get(inboundKey('unknown_service', 'GET', '/', 200))).to.equal(1);
+        } finally {
+          if (saved === undefined) delete process.env['MESH_SERVICE_NAME'];
+          else process.env['MESH_SERVICE_NAME'] = saved;
+        }
+      });
+    });
+  });
+}
+
+describe('meshMetrics options', () => {
+  it('throws a TypeError naming a bad option', () => {
+    const registry = new Registry();
+    expect(() => meshMetrics({ registry, exclude: [42 as never] })).to.throw(TypeError, 'exclude[0]').and.match(/42/);
+    expect(() => meshMetrics({ registry, exclude: [''] })).to.throw(TypeError, 'exclude[0]');
+    expect(() => meshMetrics({ registry, exclude: '/metrics' as never })).to.throw(TypeError, 'exclude must be an array');
+    expect(() => meshMetrics({ registry, service: '' })).to.throw(TypeError, 'service must be a non-empty string, got ""');
+    expect(() => meshMetrics({ registry, prefix: '9bad' })).to.throw(TypeError, '"9bad"');
+  });
+});
