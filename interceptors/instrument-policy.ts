@@ -22,6 +22,9 @@ const INSTRUMENTED = Symbol.for('mesh-metrics.instrumented-policy');
 
 let neverAborted: AbortSignal | undefined;
 
+/** The most `forOperation` siblings kept per policy; further names get a fresh (uncached) sibling each time. */
+const MAX_CACHED_OPERATIONS = 1000;
+
 /** What every sibling of one instrumented policy shares: the chain, the metric sets and the breaker listeners. */
 interface PolicyCore extends ResolvedPolicyOptions {
   readonly chain: readonly ChainLink[];
@@ -156,7 +159,8 @@ class Instrumented implements InstrumentedPolicy {
     let sibling = siblings.get(operation);
     if (sibling === undefined) {
       sibling = new Instrumented(this.core, checkName('operation', operation));
-      siblings.set(operation, sibling);
+      // Operation names computed per request must not grow the cache without end; the labels have their own cap.
+      if (siblings.size < MAX_CACHED_OPERATIONS) siblings.set(operation, sibling);
     }
     return sibling;
   }
