@@ -29,7 +29,7 @@ export interface InstrumentedPolicy {
    * counts as a successful call; errors are always rethrown unchanged.
    */
   execute<T>(fn: (context: PolicyCallContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T>;
-  /** A sibling with another `operation` label, sharing the policy, its breakers and listeners; cached per name. */
+  /** A sibling with another `operation` label, sharing the policy, its breakers and listeners; cached per name (up to 1000 names). */
   forOperation(operation: string): InstrumentedPolicy;
   /** Removes every listener this policy (and its siblings) added to the circuit breakers. Idempotent. */
   dispose(): void;
