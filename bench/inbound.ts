@@ -80,7 +80,7 @@ export async function inbound(spec: InboundSpec, config: BenchConfig): Promise<S
     }
     const url = (v: Variant) => `http://127.0.0.1:${String(workers.get(v.name)?.info.port)}${spec.path}`;
     commands.push(`${loadCommand(url(spec.variants[0] as Variant), { durationS: config.durationS, connections: config.connections, core: cores().load })}   # per variant and round`);
-    for (const v of spec.variants) await measureOnce(workers.get(v.name) as Worker, url(v), config, config.quick ? 0.5 : 2);
+    for (const v of spec.variants) await measureOnce(workers.get(v.name) as Worker, url(v), config, config.quick ? 1 : 2);
     for (let r = 0; r < config.rounds; r++) {
       for (const v of rotate(spec.variants, r)) {
         const s = await measureOnce(workers.get(v.name) as Worker, url(v), config, config.durationS);

@@ -5,6 +5,7 @@
 import express from 'express';
 import promBundle from 'express-prom-bundle';
 import promClient from 'prom-client';
+import { meshMetrics } from '../../index.js';
 import { cpuHandlers, serveRequests } from '../child.js';
 import { listen } from './http.js';
 
@@ -13,7 +14,7 @@ const registry = new promClient.Registry();
 const app = express();
 
 if (variant === 'mesh') {
-  throw new Error('meshMetrics has not landed yet');
+  app.use(meshMetrics({ registry, service: 'bench' }));
 } else if (variant === 'bundle') {
   app.use(
     promBundle({

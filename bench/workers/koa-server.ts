@@ -1,0 +1,23 @@
+/** A Koa 3 app with @koa/router and one route, `GET /users/:id`: `bare` or `mesh` (`koaMeshMetrics()`), argv[2]. */
+import Router from '@koa/router';
+import Koa from 'koa';
+import promClient from 'prom-client';
+import { koaMeshMetrics } from '../../index.js';
+import { cpuHandlers, serveRequests } from '../child.js';
+import { listen } from './http.js';
+
+const variant = process.argv[2] ?? 'bare';
+const registry = new promClient.Registry();
+const app = new Koa();
+const router = new Router();
+
+if (variant === 'mesh') app.use(koaMeshMetrics({ registry, service: 'bench' }) as Koa.Middleware);
+else if (variant !== 'bare') throw new Error(`unknown variant ${variant}`);
+
+router.get('/users/:id', (ctx) => {
+  ctx.body = `user ${ctx.params.id}`;
+});
+app.use(router.routes());
+
+const port = await listen(app.callback());
+serveRequests({ port, variant }, { ...cpuHandlers(), metrics: () => registry.metrics() });
