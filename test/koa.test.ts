@@ -1,0 +1,277 @@
+import Router from '@koa/router';
+import { expect } from 'chai';
+import Koa from 'koa';
+import { createRequire } from 'node:module';
+import { PassThrough, Readable } from 'node:stream';
+import { Registry } from 'prom-client';
+import request from 'supertest';
+import { koaMeshMetrics, koaMetricsHandler } from '../index.js';
+import { promtoolProblems, sampleIn } from './helpers/exposition.js';
+import {
+  abortMidResponse,
+  bulkClient,
+  countsOf,
+  inBatches,
+  inboundKey,
+  listen,
+  until,
+  type BulkClient,
+  type Listening,
+} from './helpers/inbound-traffic.js';
+
+const require = createRequire(import.meta.url);
+const Koa2 = require('koa2') as typeof Koa;
+
+const FAMILY = 'mesh_http_server_request_duration_seconds';
+const SERVICE = 'catalog';
+const IN_FLIGHT = `mesh_http_server_requests_in_flight{service="${SERVICE}"}`;
+
+const majors: [string, typeof Koa][] = [
+  ['Koa 2', Koa2],
+  ['Koa 3', Koa],
+];
+
+function tick(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
+}
+
+/** The app of the traffic suite: prefixed and nested routers, throws, streams, a route that passes the request on. */
+function trafficApp(KoaApp: typeof Koa, registry: Registry): Koa {
+  const app = new KoaApp();
+  app.silent = true;
+  app.use(koaMeshMetrics({ registry, service: SERVICE }));
+  app.use(koaMetricsHandler({ registry }));
+
+  const items = new Router();
+  items.get('/items/:itemId', (ctx) => {
+    ctx.body = { item: ctx.params['itemId'] };
+  });
+  items.post('/items', (ctx) => {
+    ctx.status = 201;
+  });
+  const api = new Router({ prefix: '/api' });
+  api.use('/users/:id', items.routes());
+  api.get('/orgs/:org/repos', (ctx) => {
+    ctx.body = 'repos';
+  });
+  api.get('/pass', async (_ctx, next) => {
+    await next();
+  });
+
+  const root = new Router();
+  root.get('/sync-throw', () => {
+    throw new Error('sync');
+  });
+  root.get('/async-throw', async () => {
+    await tick();
+    throw new Error('async');
+  });
+  root.get('/teapot', (ctx) => ctx.throw(418, 'short and stout'));
+  root.get('/stream', (ctx) => {
+    ctx.type = 'text/plain';
+    ctx.body = Readable.from(['chunk 1\n', 'chunk 2\n', 'chunk 3\n', 'end\n']);
+  });
+  root.get('/slow-stream', (ctx) => {
+    const body = new PassThrough();
+    body.write('first\n'); // and never more: the client goes away
+    ctx.type = 'text/plain';
+    ctx.body = body;
+  });
+  app.use(api.routes());
+  app.use(root.routes());
+  return app;
+}
+
+for (const [major, KoaApp] of majors) {
+  describe(`koaMeshMetrics on ${major}`, () => {
+    describe('mixed traffic', () => {
+      let registry: Registry;
+      let server: Listening;
+      let client: BulkClient;
+      before(async () => {
+        registry = new Registry();
+        server = await listen(trafficApp(KoaApp, registry).callback());
+        client = bulkClient(server.url);
+      });
+      after(async () => {
+        client.close();
+        await server.close();
+      });
+
+      it('counts 1,000+ requests exactly once each, by route template, method and status', async () => {
+        const expected = new Map<string, number>();
+        const tasks: (() => Promise<unknown>)[] = [];
+        const add = (count: number, key: string, send: (i: number) => Promise<unknown>): void => {
+          expected.set(key, (expected.get(key) ?? 0) + count);
+          for (let i = 0; i < count; i++) tasks.push(() => send(i));
+        };
+        const hit = async (method: string, path: string, status: number, body?: string): Promise<void> => {
+          const reply = await client.send(method, path);
+          expect(reply.status, `${method} ${path}`).to.equal(status);
+          if (body !== undefined) expect(reply.body).to.equal(body);
+        };
+        add(300, inboundKey(SERVICE, 'GET', '/api/users/:id/items/:itemId', 200), (i) =>
+          hit('GET', `/api/users/${i % 7 === 0 ? 'users' : i}/items/${i % 5 === 0 ? 'items' : `it-${i}`}`, 200),
+        );
+        add(20, inboundKey(SERVICE, 'POST', '/api/users/:id/items', 201), (i) => hit('POST', `/api/users/${i}/items`, 201));
+        add(50, inboundKey(SERVICE, 'GET', '/api/orgs/:org/repos', 200), (i) =>
+          hit('GET', `/api/orgs/${i % 2 === 0 ? 'repos' : `org${i}`}/repos`, 200),
+        );
+        add(300, inboundKey(SERVICE, 'GET', '__unmatched__', 404), (i) =>
+          hit('GET', `/scan/${Math.random().toString(36).slice(2)}/${i}${i % 3 === 0 ? '/.env' : ''}`, 404),
+        );
+        add(20, inboundKey(SERVICE, 'GET', '__unmatched__', 404), () => hit('GET', '/api/pass', 404));
+        add(10, inboundKey(SERVICE, '_OTHER', '__unmatched__', 404), (i) => hit('PURGE', `/cache/${i}`, 404));
+        add(100, inboundKey(SERVICE, 'GET', '/sync-throw', 500), () => hit('GET', '/sync-throw', 500));
+        add(100, inboundKey(SERVICE, 'GET', '/async-throw', 500), () => hit('GET', '/async-throw', 500));
+        add(50, inboundKey(SERVICE, 'GET', '/teapot', 418), () => hit('GET', '/teapot', 418));
+        add(50, inboundKey(SERVICE, 'GET', '/stream', 200), () =>
+          hit('GET', '/stream', 200, 'chunk 1\nchunk 2\nchunk 3\nend\n'),
+        );
+        add(20, inboundKey(SERVICE, 'GET', '/slow-stream', 499), () => abortMidResponse(server.port, '/slow-stream'));
+        for (let i = 0; i < 5; i++) tasks.push(() => hit('GET', '/metrics', 200)); // excluded by default
+        expect(tasks.length).to.be.greaterThan(1000);
+
+        await inBatches(tasks, 32);
+        const slow = inboundKey(SERVICE, 'GET', '/slow-stream', 499);
+        const text = await until(registry, (t) => countsOf(t, FAMILY).get(slow) === 20 && sampleIn(t, IN_FLIGHT) === 0);
+
+        expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal(Object.fromEntries(expected));
+        expect(sampleIn(text, IN_FLIGHT)).to.equal(0);
+        expect(sampleIn(text, 'mesh_metrics_errors_total{kind="internal"}')).to.equal(undefined);
+        expect(promtoolProblems(text)).to.deep.equal([]);
+      });
+    });
+
+    describe('route templates and status', () => {
+      /** One request through an app with `build`'s routes; the series it left. */
+      async function seriesOf(
+        build: (app: Koa, router: Router) => void,
+        path: string,
+        status: number,
+        outer?: Koa.Middleware,
+      ): Promise<string[]> {
+        const registry = new Registry();
+        const app = new KoaApp();
+        app.silent = true;
+        if (outer !== undefined) app.use(outer);
+        app.use(koaMeshMetrics({ registry, service: 's' }));
+        const router = new Router();
+        build(app, router);
+        app.use(router.routes());
+        await request(app.callback()).get(path).expect(status);
+        const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+        return [...countsOf(text, FAMILY).keys()];
+      }
+
+      it('joins prefixes and nested routers into one template', async () => {
+        const keys = await seriesOf(
+          (_app, router) => {
+            const inner = new Router();
+            inner.get('/c/:cId', (ctx) => {
+              ctx.body = 'ok';
+            });
+            const middle = new Router({ prefix: '/b/:bId' });
+            middle.use(inner.routes());
+            router.use('/a/:aId', middle.routes());
+          },
+          '/a/1/b/2/c/3',
+          200,
+        );
+        expect(keys).to.deep.equal([inboundKey('s', 'GET', '/a/:aId/b/:bId/c/:cId', 200)]);
+      });
+
+      it('records a thrown error\'s status, else 500, with the route', async () => {
+        const thrower = (error: unknown) => (router: Router) =>
+          router.get('/x/:id', () => {
+            throw error;
+          });
+        expect(await seriesOf((_a, r) => thrower(Object.assign(new Error('gone'), { status: 410 }))(r), '/x/1', 410)).to.deep.equal([
+          inboundKey('s', 'GET', '/x/:id', 410),
+        ]);
+        expect(await seriesOf((_a, r) => thrower(new Error('plain'))(r), '/x/1', 500)).to.deep.equal([
+          inboundKey('s', 'GET', '/x/:id', 500),
+        ]);
+        expect(await seriesOf((_a, r) => thrower({ status: 'odd' })(r), '/x/1', 500)).to.deep.equal([
+          inboundKey('s', 'GET', '/x/:id', 500),
+        ]);
+      });
+
+      it('records what an outer error middleware answered', async () => {
+        const outer: Koa.Middleware = async (ctx, next) => {
+          try {
+            await next();
+          } catch {
+            ctx.status = 503;
+            ctx.body = 'try later';
+          }
+        };
+        const keys = await seriesOf(
+          (_a, r) =>
+            r.get('/busy', () => {
+              throw new Error('busy');
+            }),
+          '/busy',
+          503,
+          outer,
+        );
+        expect(keys).to.deep.equal([inboundKey('s', 'GET', '/busy', 503)]);
+      });
+
+      it('keeps a 404 a route sets itself on that route', async () => {
+        const keys = await seriesOf(
+          (_a, r) =>
+            r.get('/users/:id', (ctx) => {
+              ctx.status = 404;
+              ctx.body = 'no such user';
+            }),
+          '/users/404',
+          404,
+        );
+        expect(keys).to.deep.equal([inboundKey('s', 'GET', '/users/:id', 404)]);
+      });
+    });
+  });
+}
+
+describe('koaMeshMetrics options', () => {
+  it('throws a TypeError naming a bad option', () => {
+    const registry = new Registry();
+    expect(() => koaMeshMetrics({ registry, exclude: [null as never] })).to.throw(TypeError, 'exclude[0]');
+    expect(() => koaMeshMetrics({ registry, service: 7 as never })).to.throw(TypeError, 'got 7');
+    expect(() => koaMeshMetrics({ registry, buckets: [1, 0.5] })).to.throw(TypeError, 'buckets');
+  });
+
+  it('leaves excluded requests out and counts a predicate fault without failing the request', async () => {
+    const registry = new Registry();
+    const app = new Koa();
+    app.use(
+      koaMeshMetrics({
+        registry,
+        service: 's',
+        exclude: [
+          /^\/internal\//,
+          (req) => {
+            if (req.url === '/bug') throw new Error('predicate bug');
+            return false;
+          },
+        ],
+      }),
+    );
+    app.use((ctx) => {
+      ctx.body = 'ok';
+    });
+    const server = await listen(app.callback());
+    try {
+      await request(server.url).get('/internal/state').expect(200);
+      await request(server.url).get('/bug').expect(200, 'ok');
+      const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+      expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
+        [inboundKey('s', 'GET', '__unmatched__', 200)]: 1,
+      });
+      expect(sampleIn(text, 'mesh_metrics_errors_total{kind="internal"}')).to.equal(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
