@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpServerMetrics } from '../lib/http-server-metrics.js';
 import { describeValue, resolveMetricsOptions, type MetricsOptions } from '../lib/options.js';
+import { exemplarTraceReader, type TraceIdReader } from '../lib/trace-context.js';
 
 /** One `exclude` entry: an exact path, a pattern tested on the path, or a predicate on the request. */
 export type ExcludeRule = string | RegExp | ((req: IncomingMessage) => boolean);
@@ -34,6 +35,8 @@ export interface InboundSetup {
   readonly metrics: HttpServerMetrics;
   readonly service: string;
   readonly excluded: ExcludeTest | null;
+  /** Reads a request's trace id for exemplars; only for an OpenMetrics registry (chosen once, here). */
+  readonly traceOf: TraceIdReader | undefined;
 }
 
 function pathOf(url: string): string {
@@ -90,5 +93,10 @@ export function resolveInboundOptions(options: InboundOptions = {}): InboundSetu
   if (!Array.isArray(rules)) throw new TypeError(`exclude must be an array, got ${describeValue(rules)}`);
   const checked = rules.map(checkRule);
   const metrics = new HttpServerMetrics(resolved);
-  return { metrics, service, excluded: buildExclude(checked, () => metrics.faults.internal()) };
+  return {
+    metrics,
+    service,
+    excluded: buildExclude(checked, () => metrics.faults.internal()),
+    traceOf: exemplarTraceReader(resolved.registry),
+  };
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { methodLabel } from '../lib/http-server-metrics.js';
+import { observeTraced } from '../lib/trace-context.js';
 import type { InboundSetup } from './inbound-options.js';
 
 /** The `status_code` of a request whose client went away before the response's last byte. */
@@ -13,6 +14,7 @@ export type RouteOf = (res: ServerResponse, status: number) => string;
 export type AbandonedStatus = (res: ServerResponse) => number | undefined;
 
 type Timed = ServerResponse & Record<symbol, number | undefined>;
+type Traced = ServerResponse & Record<symbol, string | undefined>;
 
 /**
  * The per-request part shared by the Express and Koa middleware: starts the clock and the in-flight gauge, and on
@@ -22,6 +24,7 @@ type Timed = ServerResponse & Record<symbol, number | undefined>;
  */
 export class InboundRecorder {
   private readonly start = Symbol('mesh-metrics.requestStart');
+  private readonly trace = Symbol('mesh-metrics.traceId');
   private readonly onClose: (this: ServerResponse) => void;
 
   constructor(
@@ -39,6 +42,8 @@ export class InboundRecorder {
   begin(res: ServerResponse): void {
     try {
       (res as Timed)[this.start] = performance.now();
+      const traceOf = this.setup.traceOf;
+      if (traceOf !== undefined) (res as Traced)[this.trace] = traceOf(res.req?.headers.traceparent);
       this.setup.metrics.requestsInFlight.labels(this.setup.service).inc();
       res.on('close', this.onClose);
     } catch {
@@ -52,7 +57,9 @@ export class InboundRecorder {
       const seconds = (performance.now() - ((res as Timed)[this.start] ?? NaN)) / 1000;
       const status = res.writableFinished ? res.statusCode : (this.abandoned(res) ?? CLIENT_CLOSED_STATUS);
       const route = this.routeOf(res, status);
-      metrics.requestDuration.labels(service, methodLabel(res.req?.method), route, status).observe(seconds);
+      const series = metrics.requestDuration.labels(service, methodLabel(res.req?.method), route, status);
+      if (this.setup.traceOf === undefined) series.observe(seconds);
+      else observeTraced(series, seconds, (res as Traced)[this.trace]);
     } catch {
       metrics.faults.internal();
     } finally {

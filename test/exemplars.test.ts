@@ -3,6 +3,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, trace, TraceFlags, type Context, type ContextManager } from '@opentelemetry/api';
 import axios from 'axios';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import express5 from 'express';
+import Koa3 from 'koa';
+import Router from '@koa/router';
+import request from 'supertest';
+import { meshMetrics } from '../middleware/express.js';
+import { koaMeshMetrics } from '../middleware/koa.js';
+import { metricsHandler } from '../middleware/metrics-handler.js';
 import { Registry } from 'prom-client';
 import { instrumentAxios } from '../interceptors/axios.js';
 import { meshPolicy } from '../interceptors/mesh-policy.js';
@@ -18,6 +26,28 @@ import {
   traceIdFromTraceparent,
 } from '../lib/trace-context.js';
 import { exemplarLines, openMetricsRegistry, TRACE_ID, TRACEPARENT } from './helpers/exemplars.js';
+
+const require = createRequire(import.meta.url);
+const express4 = require('express4') as typeof express5;
+const Koa2 = require('koa2') as typeof Koa3;
+
+const INBOUND = 'mesh_http_server_request_duration_seconds';
+
+/** Checks the one exemplar line: on the bucket of the route, with our trace id, and its value inside that bucket. */
+function expectInboundExemplar(text: string, route: string): void {
+  const lines = exemplarLines(text, INBOUND);
+  expect(lines, text).to.have.length(1);
+  const m = new RegExp(
+    `^${INBOUND}_bucket\\{service="users",method="GET",route="${route}",status_code="200",le="([^"]+)"\\} \\d+ # \\{trace_id="${TRACE_ID}"\\} (\\S+) \\S+$`,
+  ).exec(lines[0] ?? '');
+  expect(m, lines[0]).to.not.equal(null);
+  const le = Number(m![1]);
+  const value = Number(m![2]);
+  const bounds = [0, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+  const below = bounds[bounds.indexOf(le) - 1] ?? 0;
+  expect(value).to.be.at.most(le);
+  expect(value).to.be.above(below);
+}
 
 /** Just enough of a context manager to make a span active for a callback (what an OpenTelemetry SDK installs). */
 class StoreContextManager implements ContextManager {
@@ -145,6 +175,52 @@ describe('trace context for exemplars', () => {
       expect(series.exemplars?.[1]?.labelSet).to.deep.equal({ trace_id: 'x'.repeat(120) });
     });
   });
+  describe('inbound requests', () => {
+    for (const [name, express] of [['Express 4', express4], ['Express 5', express5]] as const) {
+      it(`${name}: the request's traceparent lands on its duration bucket, served as OpenMetrics`, async () => {
+        const registry = openMetricsRegistry();
+        const app = express();
+        app.use(meshMetrics({ registry, service: 'users' }));
+        app.get('/users/:id', (_req, res) => void res.send('ok'));
+        app.get('/metrics', metricsHandler({ registry }));
+        await request(app).get('/users/1').set('traceparent', TRACEPARENT).expect(200);
+        await request(app).get('/users/2').set('traceparent', `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`).expect(200);
+        await request(app).get('/users/3').expect(200);
+        const res = await request(app).get('/metrics').expect(200);
+        expect(res.headers['content-type']).to.match(/^application\/openmetrics-text/);
+        expectInboundExemplar(res.text, '/users/:id');
+      });
+    }
+
+    for (const [name, Koa] of [['Koa 2', Koa2], ['Koa 3', Koa3]] as const) {
+      it(`${name}: the request's traceparent lands on its duration bucket`, async () => {
+        const registry = openMetricsRegistry();
+        const app = new Koa();
+        const router = new Router();
+        router.get('/users/:id', (ctx) => {
+          ctx.body = 'ok';
+        });
+        app.use(koaMeshMetrics({ registry, service: 'users' }));
+        app.use(router.routes());
+        await request(app.callback()).get('/users/1').set('traceparent', TRACEPARENT).expect(200);
+        await request(app.callback()).get('/users/2').expect(200);
+        expectInboundExemplar(await registry.metrics(), '/users/:id');
+      });
+    }
+
+    it('takes no trace at all with a Prometheus-text registry', async () => {
+      const registry = new Registry();
+      const app = express5();
+      app.use(meshMetrics({ registry, service: 'users' }));
+      app.get('/users/:id', (_req, res) => void res.send('ok'));
+      await request(app).get('/users/1').set('traceparent', TRACEPARENT).expect(200);
+      const family = registry.getSingleMetric(INBOUND) as unknown as { series(): Iterable<{ exemplars?: unknown; count: number }> };
+      const series = [...family.series()];
+      expect(series.map((x) => x.count)).to.deep.equal([1]);
+      expect(series[0]?.exemplars).to.equal(undefined);
+    });
+  });
+
   describe('outbound calls', () => {
     let backend: Server;
     let url = '';
