@@ -2,7 +2,7 @@ import type { InternalAxiosRequestConfig } from 'axios';
 import type { Balancer } from '../lib/balancer.js';
 import { defaultIsFailure } from '../lib/failure.js';
 import { describeValue, type MetricsOptions } from '../lib/options.js';
-import type { InstrumentedPolicy } from './policy-types.js';
+import type { InstrumentedPolicy, PolicyLogger } from './policy-types.js';
 import type { PolicyLike } from './policy-walk.js';
 
 /** What one request may tell the instrumentation, as `{ mesh: { ... } }` in its config. */
@@ -47,6 +47,11 @@ export interface InstrumentAxiosOptions extends MetricsOptions {
    * @defaultValue `defaultIsFailure`: network errors, timeouts and 5xx statuses fail; 4xx are successful calls
    */
   readonly isFailure?: (outcome: unknown) => boolean;
+  /**
+   * Given to `instrumentPolicy` when `policy` is a plain cockatiel policy (circuit changes, give-ups).
+   * @defaultValue none
+   */
+  readonly logger?: PolicyLogger;
 }
 
 export interface ResolvedAxiosOptions {

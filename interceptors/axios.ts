@@ -40,6 +40,11 @@ function noInstanceError(service: string): NoInstanceError {
   });
 }
 
+function callerAborted(config: InternalAxiosRequestConfig): boolean {
+  const signal = config.signal as { aborted?: unknown } | undefined;
+  return signal?.aborted === true;
+}
+
 /** One instrumented axios instance: what runs each call, and each attempt inside it. */
 class AxiosInstrumentation {
   private readonly service: string;
@@ -125,10 +130,10 @@ class AxiosInstrumentation {
       if (signal !== undefined) attemptConfig.signal = signal;
       response = await adapter(attemptConfig);
     } catch (error) {
-      this.end(attempt, error);
+      this.end(attempt, error, signal !== undefined && signal.aborted && !callerAborted(config));
       throw error;
     }
-    this.end(attempt, response);
+    this.end(attempt, response, false);
     return response;
   }
 
@@ -139,9 +144,11 @@ class AxiosInstrumentation {
     return attempt;
   }
 
-  private end(attempt: BalancerAttempt, outcome: unknown): void {
+  /** Ends an attempt; `timedOut` when the policy (its timeout) aborted it, rather than the caller. */
+  private end(attempt: BalancerAttempt, outcome: unknown, timedOut: boolean): void {
     try {
-      if (this.failed(outcome)) attempt.fail(outcome);
+      if (timedOut) attempt.fail('timeout');
+      else if (this.failed(outcome)) attempt.fail(outcome);
       else attempt.succeed();
     } catch {
       this.self.internal();

@@ -1,5 +1,6 @@
 import { InstanceRecord, type BalancerInstance, type InstanceSnapshot } from './balancer-instance.js';
 import { BALANCER_STRATEGIES, STRATEGIES, type BalancerStrategy, type PickContext, type PickFunction } from './balancer-strategies.js';
+import { classifyError } from './classify-error.js';
 import { nextHealthScore } from './ewma.js';
 import { instanceOrigin } from './instance-origin.js';
 import { LoadBalancerMetrics } from './load-balancer-metrics.js';
@@ -52,7 +53,10 @@ export interface BalancerAttempt {
   readonly instance: BalancerInstance;
   /** The attempt succeeded. */
   succeed(): void;
-  /** The attempt failed with `error` (an `Error`, an HTTP status or an error type). */
+  /**
+   * The attempt failed with `error` (an `Error`, an HTTP status or an error type). A cancellation (`cancelled`)
+   * is counted in `mesh_lb_errors_total` but does not touch the instance's health score or outlier streak.
+   */
   fail(error: unknown): void;
 }
 
@@ -193,26 +197,30 @@ class MeshBalancer implements Balancer {
     }
   }
 
-  /** Accounts for the end of an attempt; called once per attempt by {@link Attempt}. */
+  /**
+   * Accounts for the end of an attempt; called once per attempt by {@link Attempt}. A cancelled attempt (the caller
+   * gave up) counts as an error but says nothing about the instance: its health, latency and streak stay as they are.
+   */
   end(attempt: Attempt, error: unknown, success: boolean): void {
     try {
       const r = attempt.instance;
       const now = this.now();
       const ms = Math.max(0, now - attempt.startedAt);
       r.inFlight = Math.max(0, r.inFlight - 1);
-      r.latency.observe(ms, now);
-      r.healthScore = nextHealthScore(r.healthScore, success);
       this.lb.updateActiveConnections(this.service, r.origin, r.inFlight);
       this.lb.observeRequestDuration(this.service, r.origin, ms / 1000);
-      this.lb.updateHealthScore(this.service, r.origin, r.healthScore);
-      if (success) {
-        this.outlier.onSuccess(r.outlier);
-        return;
+      if (!success) {
+        r.failures++;
+        this.lb.recordError(this.service, error);
+        if (classifyError(error) === 'cancelled') return;
       }
-      r.failures++;
-      this.lb.recordError(this.service, error);
-      if (r.removed) return;
-      if (this.outlier.onFailure(r.outlier, now, this.records.size, this.ejectedCount)) this.ejected(r, now);
+      r.latency.observe(ms, now);
+      r.healthScore = nextHealthScore(r.healthScore, success);
+      this.lb.updateHealthScore(this.service, r.origin, r.healthScore);
+      if (success) this.outlier.onSuccess(r.outlier);
+      else if (!r.removed && this.outlier.onFailure(r.outlier, now, this.records.size, this.ejectedCount)) {
+        this.ejected(r, now);
+      }
     } catch {
       this.self.internal();
     }

@@ -212,6 +212,8 @@ describe('instrumentAxios', () => {
       await failure(pending);
       expect(await value(`mesh_lb_active_connections{${SERVICE},instance="${stall.url}"}`)).to.equal(0);
       expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="cancelled"}`)).to.equal(1);
+      expect(await value(`mesh_lb_instance_health_score{${SERVICE},instance="${stall.url}"}`)).to.equal(1);
+      expect(await calls('get', 'failure', 'cancelled')).to.equal(1);
     });
 
     it('classifies failed attempts per instance: reset, stall past the timeout, closed port, 5xx', async () => {
@@ -316,16 +318,16 @@ describe('instrumentAxios', () => {
         service: 'plain',
         registry,
       });
-      await plain.get('/users/42?token=tok-2', { params: { key: 'qk-1' } });
+      await plain.get('/users/uid-4242?token=tok-2', { params: { key: 'qk-1' } });
       await failure(plain.get('/_/status/503?token=tok-3'));
-      expect(ok.requests.map((r) => r.url)).to.deep.equal(['/tenant-9/users/42?token=tok-2&key=qk-1', '/tenant-9/_/status/503?token=tok-3']);
+      expect(ok.requests.map((r) => r.url)).to.deep.equal(['/tenant-9/users/uid-4242?token=tok-2&key=qk-1', '/tenant-9/_/status/503?token=tok-3']);
       const b = balancer([`http://bob:pw-balanced@127.0.0.1:${port}/base-7`]);
       const balanced = client({ balancer: b });
-      await balanced.get('/accounts/77?api_key=ak-5');
-      expect(ok.requests.at(-1)?.url).to.equal('/base-7/accounts/77?api_key=ak-5');
+      await balanced.get('/accounts/acct-7777?api_key=ak-5');
+      expect(ok.requests.at(-1)?.url).to.equal('/base-7/accounts/acct-7777?api_key=ak-5');
       expect(ok.requests.at(-1)?.headers.authorization).to.equal(`Basic ${Buffer.from('bob:pw-balanced').toString('base64')}`);
       const text = await registry.metrics();
-      for (const secret of ['alice', 'pw-plain', 'tenant-9', 'qk-1', 'tok-2', 'tok-3', 'bob', 'pw-balanced', 'base-7', 'ak-5', '42', '77', 'accounts']) {
+      for (const secret of ['alice', 'pw-plain', 'tenant-9', 'qk-1', 'tok-2', 'tok-3', 'bob', 'pw-balanced', 'base-7', 'ak-5', 'uid-4242', 'acct-7777', 'accounts']) {
         expect(text, secret).to.not.include(secret);
       }
       expect(text).to.include(`instance="http://127.0.0.1:${port}"`);
@@ -450,6 +452,9 @@ describe('instrumentAxios', () => {
       expect(await calls('get', 'failure', 'timeout')).to.equal(1);
       expect(await value(`mesh_lb_active_connections{${SERVICE},instance="${stall.url}"}`)).to.equal(0);
       expect(await value(`mesh_lb_request_duration_seconds_count{${SERVICE},instance="${stall.url}"}`)).to.equal(1);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="timeout"}`)).to.equal(1);
+      expect(await lines('mesh_lb_errors_total')).to.have.length(1);
+      expect(await value(`mesh_lb_instance_health_score{${SERVICE},instance="${stall.url}"}`)).to.equal(0.8);
     });
   });
 });

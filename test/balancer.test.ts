@@ -227,6 +227,17 @@ describe('createBalancer', () => {
       expect(await lb('lb_request_duration_seconds_bucket', `service="users",instance="${A}",le="0.25"`)).to.equal(1);
     });
 
+    it('count a cancelled attempt as an error without judging the instance', async () => {
+      const b = make({ instances: [A] });
+      clock.t += 10;
+      const attempt = b.start()!;
+      clock.t += 5000;
+      attempt.fail(Object.assign(new Error('aborted'), { code: 'ERR_CANCELED' }));
+      expect(await lb('lb_errors_total', 'service="users",error_type="cancelled"')).to.equal(1);
+      expect(await lb('lb_instance_health_score', `service="users",instance="${A}"`)).to.equal(1);
+      expect(b.instances()[0]).to.include({ consecutiveFailures: 0, latencyMs: 0, failures: 1, inFlight: 0 });
+    });
+
     it('keep a health score: an EWMA of outcomes starting at 1', async () => {
       const b = make({ instances: [A] });
       b.start()!.fail(new Error('x'));
