@@ -9,7 +9,7 @@ export interface RenderedMetrics {
 
 /**
  * Renders a registry's exposition in the registry's own format (Prometheus text 0.0.4, or OpenMetrics for a registry
- * created with `Registry.OPENMETRICS_CONTENT_TYPE`). The one entry point every scrape handler calls; it may reject
+ * whose content type is `Registry.OPENMETRICS_CONTENT_TYPE`). The one entry point every scrape handler calls; it may reject
  * when a collector throws.
  */
 export async function renderMetrics(registry: Registry<RegistryContentType>): Promise<RenderedMetrics> {

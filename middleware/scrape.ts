@@ -11,8 +11,8 @@ const gzipAsync = promisify(gzip);
 /** Options of every scrape handler: `metricsHandler()`, `koaMetricsHandler()` and `serveMetrics()`. */
 export interface ScrapeOptions {
   /**
-   * The registry to expose. Its content type decides the format: create it with
-   * `new Registry(Registry.OPENMETRICS_CONTENT_TYPE)` to serve OpenMetrics to scrapers that ask for it.
+   * The registry to expose. Its content type decides the format: a registry set to OpenMetrics
+   * (`registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)`) is served as OpenMetrics, exemplars included.
    * @defaultValue prom-client's global `register`
    */
   readonly registry?: Registry<RegistryContentType>;

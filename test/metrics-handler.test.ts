@@ -85,8 +85,9 @@ const frontEnds: [string, FrontEnd][] = [
 ];
 
 /** A registry holding some inbound series, with a quote in a label value for good measure. */
-function filledRegistry(contentType?: typeof Registry.OPENMETRICS_CONTENT_TYPE): Registry {
-  const registry = contentType === undefined ? new Registry() : (new Registry(contentType) as unknown as Registry);
+function filledRegistry(openMetrics = false): Registry {
+  const registry = new Registry();
+  if (openMetrics) registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
   const m = new HttpServerMetrics(resolveMetricsOptions({ registry }));
   m.requestDuration.labels('svc', 'GET', '/users/:id', 200).observe(0.02);
   m.requestDuration.labels('svc', 'GET', '/say/"hi"', 500).observe(1.5);
@@ -194,7 +195,7 @@ for (const [name, frontEnd] of frontEnds) {
     });
 
     it('serves OpenMetrics from an OpenMetrics registry', async () => {
-      const registry = filledRegistry(Registry.OPENMETRICS_CONTENT_TYPE);
+      const registry = filledRegistry(true);
       const url = await start({ registry });
       const reply = await raw(url, {
         Accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5',
