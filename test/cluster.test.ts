@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import cluster, { type Worker } from 'node:cluster';
-import { createServer, get, type Server } from 'node:http';
+import { Agent, createServer, get, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -15,7 +15,8 @@ const express4 = require('express4') as typeof express5;
 const Koa2 = require('koa2') as typeof Koa3;
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/cluster-worker.ts', import.meta.url));
-const COUNT = 'mesh_call_duration_seconds_count{service="users",operation="get_user"}';
+const SERIES = 'service="users",method="GET",route="/users/:id",status_code="200"';
+const COUNT = `mesh_http_server_request_duration_seconds_count{${SERIES}}`;
 
 interface Forked {
   readonly worker: Worker;
@@ -39,10 +40,13 @@ async function stop(worker: Worker): Promise<void> {
   await exited;
 }
 
-/** One request on a fresh connection, so that the primary spreads them over the workers; resolves to the pid. */
+/** Kept-alive connections: the primary hands each new connection to the next worker, so both get some. */
+const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+
+/** One request; resolves to the pid of the worker that served it. */
 function hit(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+    get({ host: '127.0.0.1', port, path: `/users/${Math.floor(Math.random() * 1e6)}`, agent }, (res) => {
       res.resume();
       res.on('end', () => resolve(String(res.headers['x-worker-pid'])));
     }).on('error', reject);
@@ -100,6 +104,7 @@ describe('node:cluster aggregation on the primary', function () {
   });
 
   after(async () => {
+    agent.destroy();
     await Promise.all(workers.map(stop));
     await new Promise((r) => primary?.close(r));
   });
@@ -112,8 +117,8 @@ describe('node:cluster aggregation on the primary', function () {
     expect(status).to.equal(200);
     expect(headers['content-type']).to.equal('text/plain; version=0.0.4; charset=utf-8');
     expect(sampleIn(text, COUNT)).to.equal(1000);
-    expect(sampleIn(text, 'mesh_calls_total{service="users",operation="get_user",status="success"}')).to.equal(1000);
-    expect(sampleIn(text, 'mesh_call_duration_seconds_bucket{service="users",operation="get_user",le="+Inf"}')).to.equal(1000);
+    expect(sampleIn(text, `mesh_http_server_request_duration_seconds_bucket{${SERIES},le="+Inf"}`)).to.equal(1000);
+    expect(sampleIn(text, 'mesh_http_server_requests_in_flight{service="users"}'), 'in flight, summed').to.equal(0);
   });
 
   it('combines each family as the aggregation table says', async () => {
@@ -168,16 +173,21 @@ describe('node:cluster aggregation on the primary', function () {
     });
   }
 
-  it('answers 503 with the reason when a worker does not answer, and recovers once it is gone', async () => {
-    const mute = await fork({ MESH_WORKER_INDEX: '2', MESH_WORKER_MUTE: '1' });
-    workers.push(mute.worker);
+  it('answers 503 with the reason when a worker is stuck, and recovers once it is gone', async () => {
+    const stuck = await fork({ MESH_WORKER_INDEX: '2', MESH_WORKER_STALL_MS: '1000' });
+    workers.push(stuck.worker);
+    const answered = new Promise<void>((resolve) => {
+      stuck.worker.on('message', (m: { type?: string }) => m?.type === 'mesh-test:answered' && resolve());
+    });
     const server = createServer(clusterMetricsHandler({ timeoutMs: 300 }));
     const port = await listen(server);
     try {
-      const stuck = await scrape(port);
-      expect(stuck.status).to.equal(503);
-      expect(stuck.text).to.equal('mesh-metrics: a cluster worker did not send its metrics within 300 ms\n');
-      await stop(mute.worker);
+      const first = await scrape(port);
+      expect(first.status).to.equal(503);
+      expect(first.headers['content-type']).to.equal('text/plain; charset=utf-8');
+      expect(first.text).to.equal('mesh-metrics: a cluster worker did not send its metrics within 300 ms\n');
+      await answered;
+      await stop(stuck.worker);
       const after = await scrape(port);
       expect(after.status).to.equal(200);
       expect(sampleIn(after.text, COUNT)).to.equal(sent);
