@@ -28,7 +28,7 @@ function usersClient(instances: readonly string[], registry: Registry, logger: P
     service: 'users',
     instances,
     strategy: 'p2c_ewma',
-    outlier: { consecutiveFailures: 3, ejectionMs: 4_000, maxEjectedPercent: 50 },
+    outlier: { consecutiveFailures: 3, ejectionMs: 4_000, maxEjectedPercent: 67 },
     registry,
   });
   const policy = meshPolicy({
