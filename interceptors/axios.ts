@@ -104,7 +104,7 @@ class AxiosInstrumentation {
       return policy.execute((ctx: PolicyCallContext) => this.attempt(config, own ? ctx.signal : undefined), outer);
     }
     const start = performance.now();
-    const traceId = this.traceOf?.(config.headers?.get?.('traceparent'));
+    const traceId = this.traceIdOf(config);
     let response: AxiosResponse;
     try {
       response = await this.attempt(config, undefined);
@@ -168,6 +168,16 @@ class AxiosInstrumentation {
     const seconds = (performance.now() - start) / 1000;
     if (this.failed(outcome)) this.calls.recordCallFailure(this.service, operation, outcome, seconds, traceId);
     else this.calls.recordCallSuccess(this.service, operation, seconds, traceId);
+  }
+
+  private traceIdOf(config: Config): string | undefined {
+    if (this.traceOf === undefined) return undefined;
+    try {
+      return this.traceOf(config.headers?.get?.('traceparent'));
+    } catch {
+      this.self.internal();
+      return undefined;
+    }
   }
 
   private policyFor(operation: string): InstrumentedPolicy | undefined {
