@@ -1,5 +1,5 @@
 import promClient from 'prom-client';
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 
 /** Options that every metric set and factory of the kit accepts. */
 export interface MetricsOptions {
@@ -7,7 +7,7 @@ export interface MetricsOptions {
    * The prom-client registry the families are registered in.
    * @defaultValue prom-client's global `register`, so the application's own metrics and ours share one `/metrics`
    */
-  readonly registry?: Registry;
+  readonly registry?: Registry<RegistryContentType>;
   /**
    * Prefix of every family name; must match `[a-zA-Z_][a-zA-Z0-9_]*`.
    * @defaultValue `"mesh_"`
@@ -108,7 +108,8 @@ export function resolveMetricsOptions(options: MetricsOptions = {}): ResolvedMet
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`options must be an object, got ${describe(options)}`);
   }
-  const registry = options.registry ?? promClient.register;
+  // Either content type: families register and render the same way in both.
+  const registry = (options.registry ?? promClient.register) as Registry;
   if (!isRegistry(registry)) {
     throw new TypeError(`registry must be a prom-client Registry, got ${describe(options.registry)}`);
   }
