@@ -108,8 +108,7 @@ function checkOptions(options: ScrapeOptions): void {
 export function createScraper(options: ScrapeOptions = {}): Scraper {
   checkOptions(options);
   // Checked like every registry option; a registry of either format is served.
-  const registry = resolveMetricsOptions({ registry: options.registry as Registry | undefined })
-    .registry as Registry<RegistryContentType>;
+  const registry = resolveMetricsOptions({ registry: options.registry }).registry as Registry<RegistryContentType>;
   const tokenOk = options.bearerToken === undefined ? null : bearerCheck(options.bearerToken);
   const authorize = options.authorize ?? null;
   const compress = options.compress ?? true;
