@@ -31,6 +31,8 @@ export class PrometheusServer {
     readonly configFile: string,
     readonly dataDir: string,
     readonly port: number,
+    /** More command-line flags, such as `--enable-feature=exemplar-storage`. */
+    readonly extraArgs: readonly string[] = [],
   ) {}
 
   get url(): string {
@@ -51,6 +53,7 @@ export class PrometheusServer {
         `--storage.tsdb.path=${this.dataDir}`,
         `--web.listen-address=127.0.0.1:${this.port}`,
         '--log.level=warn',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
