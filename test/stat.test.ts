@@ -8,6 +8,8 @@ import { counterIncrease } from '../cli/rates.js';
 import { parseStatArgs } from '../cli/stat-command.js';
 import { renderReport } from '../cli/table.js';
 import { createStatWatcher } from '../cli/watcher.js';
+import { Registry } from 'prom-client';
+import { LoadBalancerMetrics, serveMetrics, ServiceMeshMetrics } from 'mesh-metrics';
 
 /** A real HTTP server whose /metrics body (and status) the test changes between scrapes. */
 class Fixture {
@@ -270,6 +272,42 @@ describe('mesh-metrics stat', () => {
       const failing = await watcher.tick();
       expect(failing.endpoints[0]).to.deep.equal({ url, up: false, error: 'HTTP 500' });
       expect(failing.outbound).to.deep.equal([]);
+    });
+
+    it('reads a real registry through serveMetrics (gzipped), and names a stalled endpoint a timeout', async () => {
+      const registry = new Registry();
+      const mesh = new ServiceMeshMetrics({ registry });
+      const lb = new LoadBalancerMetrics({ registry });
+      const server = serveMetrics({ port: 0, host: '127.0.0.1', registry });
+      const { url: realUrl } = await server.listening;
+      const stalled = createServer(() => {}); // accepts, never answers
+      await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+      const stalledUrl = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}/metrics`;
+      try {
+        const t = manualClock();
+        const watcher = createStatWatcher([realUrl, stalledUrl], { clock: t.clock, timeoutMs: 300, byInstance: true });
+        mesh.recordCallSuccess('orders', 'list', 0.02);
+        await watcher.tick();
+        for (let i = 0; i < 8; i++) mesh.recordCallSuccess('orders', 'list', 0.02);
+        for (let i = 0; i < 2; i++) mesh.recordCallFailure('orders', 'list', 'timeout', 0.3);
+        lb.recordRequest('orders', 'http://10.0.0.1:80', 'round_robin');
+        lb.updateHealthScore('orders', 'http://10.0.0.1:80', 0.25);
+        t.now += 2000;
+        const report = await watcher.tick();
+        expect(report.endpoints).to.deep.equal([
+          { url: realUrl, up: true },
+          { url: stalledUrl, up: false, error: 'timeout' },
+        ]);
+        const orders = report.outbound[0];
+        expect([orders?.service, orders?.requestsPerSecond, orders?.successRatio]).to.deep.equal(['orders', 5, 0.8]);
+        expect(orders?.byInstance?.map((i) => [i.instance, i.requestsPerSecond, i.healthScore])).to.deep.equal([
+          ['http://10.0.0.1:80', 0.5, 0.25],
+        ]);
+      } finally {
+        stalled.closeAllConnections();
+        stalled.close();
+        await server.close();
+      }
     });
 
     it('runs as a command: --once --json prints one report, bad arguments exit 2', async () => {

@@ -20,7 +20,7 @@ function header(demo: Demo, o: DemoOptions): string {
   const outage = `${demo.users[2]?.url} is down from ${o.outage.startSeconds}s to ${o.outage.startSeconds + o.outage.lengthSeconds}s of every ${o.outage.periodSeconds}s`;
   return `mesh-metrics demo: gateway ${demo.gateway.url} (/api/users/:id, /api/orders) -> users ${u}\n${outage}\n` +
     `metrics: ${demo.metricsUrls.join(' ')}\n` +
-    `watch it yourself: npx mesh-metrics stat --by-instance ${demo.metricsUrls.join(' ')}\n`;
+    `the same view from another terminal: npm run stat -- --by-instance ${demo.metricsUrls.join(' ')}\n`;
 }
 
 /** Runs the demo until Ctrl-C or `--duration`; resolves to the exit code. */
