@@ -227,6 +227,39 @@ for (const [major, express] of majors) {
       });
     });
 
+    describe('streaming', () => {
+      it('records a streamed response at its last byte, not when its headers went out', async () => {
+        const registry = new Registry();
+        const app = express();
+        app.use(meshMetrics({ registry, service: 's' }));
+        let entered!: () => void;
+        const headersOut = new Promise<void>((r) => (entered = r));
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        app.get('/feed/:id', (_req: Request, res: Response) => {
+          res.writeHead(200, { 'Content-Type': 'text/plain' });
+          res.write('first\n', () => entered());
+          void released.then(() => res.end('last\n'));
+        });
+        const server = await listen(app);
+        const client = bulkClient(server.url);
+        try {
+          const reply = client.send('GET', '/feed/1');
+          await headersOut;
+          const during = await registry.metrics();
+          expect(sampleIn(during, 'mesh_http_server_requests_in_flight{service="s"}')).to.equal(1);
+          expect(countsOf(during, FAMILY).size).to.equal(0);
+          release();
+          expect(await reply).to.deep.equal({ status: 200, body: 'first\nlast\n' });
+          const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+          expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({ [inboundKey('s', 'GET', '/feed/:id', 200)]: 1 });
+        } finally {
+          client.close();
+          await server.close();
+        }
+      });
+    });
+
     describe('options and faults', () => {
       it('leaves excluded paths out: strings, RegExps and predicates', async () => {
         const registry = new Registry();

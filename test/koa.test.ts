@@ -234,6 +234,42 @@ for (const [major, KoaApp] of majors) {
   });
 }
 
+describe('koaMeshMetrics streaming', () => {
+  for (const [major, KoaApp] of majors) {
+    it(`records a streamed body at its last byte on ${major}`, async () => {
+      const registry = new Registry();
+      const app = new KoaApp();
+      app.use(koaMeshMetrics({ registry, service: 's' }));
+      const body = new PassThrough();
+      let entered!: () => void;
+      const headersOut = new Promise<void>((r) => (entered = r));
+      const router = new Router();
+      router.get('/feed/:id', (ctx) => {
+        ctx.type = 'text/plain';
+        ctx.body = body;
+        body.write('first\n', () => entered());
+      });
+      app.use(router.routes());
+      const server = await listen(app.callback());
+      const client = bulkClient(server.url);
+      try {
+        const reply = client.send('GET', '/feed/1');
+        await headersOut;
+        const during = await registry.metrics();
+        expect(sampleIn(during, 'mesh_http_server_requests_in_flight{service="s"}')).to.equal(1);
+        expect(countsOf(during, FAMILY).size).to.equal(0);
+        body.end('last\n');
+        expect(await reply).to.deep.equal({ status: 200, body: 'first\nlast\n' });
+        const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+        expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({ [inboundKey('s', 'GET', '/feed/:id', 200)]: 1 });
+      } finally {
+        client.close();
+        await server.close();
+      }
+    });
+  }
+});
+
 describe('koaMeshMetrics options', () => {
   it('throws a TypeError naming a bad option', () => {
     const registry = new Registry();
