@@ -1,4 +1,7 @@
+import { performance } from 'node:perf_hooks';
+import { once } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createGzip } from 'node:zlib';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { CounterFamily, type CounterSeries } from './counter.js';
 import { GaugeFamily, type GaugeSeries } from './gauge.js';
@@ -17,9 +20,17 @@ export interface ExpositionOptions {
    * @defaultValue 2048
    */
   readonly sliceLines?: number;
+  /**
+   * Longest time, in milliseconds, one slice may run before the event loop gets a turn (checked every few series).
+   * @defaultValue 5
+   */
+  readonly sliceMs?: number;
 }
 
 const DEFAULT_SLICE_LINES = 2048;
+const DEFAULT_SLICE_MS = 5;
+/** Series rendered between two looks at the clock. */
+const CLOCK_EVERY = 16;
 
 /** A registry of either content type. */
 export type AnyRegistry = Registry<RegistryContentType>;
@@ -32,6 +43,7 @@ interface Context {
   /** The registry's default labels, or null when it has none. */
   readonly defaults: LabelValues | null;
   readonly sliceLines: number;
+  readonly sliceMs: number;
 }
 
 /** What `registry.metrics()` itself uses, beyond prom-client's published types. */
@@ -52,6 +64,12 @@ function flat(text: string): string {
   Number(text);
   return text;
 }
+
+/**
+ * Text gathered before it is flattened: large enough that V8 allocates the flat copy outside the young generation,
+ * so the finished part of the exposition is never copied again by a young-generation collection.
+ */
+const FLATTEN_AT = 1 << 18;
 
 /** prom-client's rendering of a sample value. */
 function valueText(value: number): string {
@@ -121,19 +139,22 @@ async function* familyText(family: KitFamily, ctx: Context): AsyncGenerator<stri
   const name = escapeText(family.name);
   let chunk = `# HELP ${name} ${escapeText(family.help)}\n# TYPE ${name} ${family.type}`;
   let lines = 0;
+  let n = 0;
+  let started = performance.now();
   const step = family instanceof HistogramFamily ? family.buckets.length + 3 : 1;
   const render = seriesRenderer(family, ctx, name);
   for (const series of family.series() as Iterable<AnySeries>) {
     chunk += render(series);
     lines += step;
-    if (lines >= ctx.sliceLines) {
-      yield flat(chunk);
+    if (lines >= ctx.sliceLines || (++n % CLOCK_EVERY === 0 && performance.now() - started >= ctx.sliceMs)) {
+      yield chunk;
       chunk = '';
       lines = 0;
       await nextTurn();
+      started = performance.now();
     }
   }
-  if (chunk !== '') yield flat(chunk);
+  if (chunk !== '') yield chunk;
 }
 
 type AnySeries = CounterSeries | GaugeSeries | HistogramSeries;
@@ -155,10 +176,15 @@ function contextOf(registry: AnyRegistry, options: ExpositionOptions): Context {
   if (!Number.isInteger(sliceLines) || sliceLines < 1) {
     throw new TypeError(`sliceLines must be an integer >= 1, got ${String(sliceLines)}`);
   }
+  const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
+  if (typeof sliceMs !== 'number' || !(sliceMs > 0)) {
+    throw new TypeError(`sliceMs must be a number > 0, got ${String(sliceMs)}`);
+  }
   return {
     openMetrics: String(registry.contentType).startsWith('application/openmetrics-text'),
     defaults: hasDefaults ? (defaults as LabelValues) : null,
     sliceLines,
+    sliceMs,
   };
 }
 
@@ -189,7 +215,43 @@ export async function* expositionChunks(registry: AnyRegistry, options: Expositi
 
 /** The registry's whole exposition, equal to `registry.metrics()`; see {@link expositionChunks}. */
 export async function renderExposition(registry: AnyRegistry, options: ExpositionOptions = {}): Promise<string> {
-  let text = '';
-  for await (const chunk of expositionChunks(registry, options)) text += chunk;
-  return text;
+  let done = '';
+  let pending = '';
+  for await (const chunk of expositionChunks(registry, options)) {
+    pending += chunk;
+    if (pending.length >= FLATTEN_AT) {
+      done += flat(pending);
+      pending = '';
+    }
+  }
+  return done + pending;
+}
+
+/**
+ * The registry's exposition gzipped, compressed piece by piece while it is written: no step ever holds or
+ * converts the whole text at once, so a large scrape costs the event loop only short slices. Decompresses to
+ * exactly `registry.metrics()`; rejects when a collector does.
+ */
+export async function gzipExposition(registry: AnyRegistry, options: ExpositionOptions = {}): Promise<Buffer> {
+  const gzip = createGzip();
+  const out: Buffer[] = [];
+  gzip.on('data', (b: Buffer) => out.push(b));
+  const ended = once(gzip, 'end');
+  ended.catch(() => {}); // a stream error also rejects the write or the end awaited below
+  try {
+    let pending = '';
+    for await (const chunk of expositionChunks(registry, options)) {
+      pending += chunk;
+      if (pending.length >= FLATTEN_AT) {
+        if (!gzip.write(pending)) await once(gzip, 'drain');
+        pending = '';
+      }
+    }
+    gzip.end(pending);
+    await ended;
+  } catch (error) {
+    gzip.destroy();
+    throw error;
+  }
+  return Buffer.concat(out);
 }

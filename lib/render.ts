@@ -1,5 +1,5 @@
 import type { Registry, RegistryContentType } from 'prom-client';
-import { renderExposition } from './exposition-writer.js';
+import { gzipExposition, renderExposition } from './exposition-writer.js';
 
 /** A rendered scrape body and the content type it must be served with. */
 export interface RenderedMetrics {
@@ -15,5 +15,16 @@ export interface RenderedMetrics {
 export async function renderMetrics(registry: Registry<RegistryContentType>): Promise<RenderedMetrics> {
   // Equal to registry.metrics(), but the kit's families are written in slices that yield to the event loop.
   const body = await renderExposition(registry);
+  return { body, contentType: registry.contentType };
+}
+
+/**
+ * {@link renderMetrics} with the body gzipped, compressed piece by piece while it is rendered, so a large
+ * exposition is never held or converted as one block (it decompresses to the same text).
+ */
+export async function renderMetricsGzipped(
+  registry: Registry<RegistryContentType>,
+): Promise<{ readonly body: Buffer; readonly contentType: string }> {
+  const body = await gzipExposition(registry);
   return { body, contentType: registry.contentType };
 }

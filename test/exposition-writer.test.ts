@@ -10,7 +10,8 @@ import {
   resolveMetricsOptions,
   SelfMetrics,
 } from '../index.js';
-import { expositionChunks, renderExposition } from '../lib/exposition-writer.js';
+import { gunzipSync } from 'node:zlib';
+import { expositionChunks, gzipExposition, renderExposition } from '../lib/exposition-writer.js';
 
 const CONTENT_TYPES = [
   ['Prometheus text', Registry.PROMETHEUS_CONTENT_TYPE],
@@ -117,6 +118,16 @@ describe('exposition writer', () => {
         });
       }
 
+      it('gzips to exactly registry.metrics(), small pieces and large', async () => {
+        const registry = mixedRegistry(contentType, true);
+        const lb = new LoadBalancerMetrics({ registry, prefix: 'big_', maxSeries: 5000 });
+        for (let i = 0; i < 1000; i++) lb.observeRequestDuration('big', `http://10.1.${i >> 8}.${i & 255}:80`, i / 700);
+        const expected = await registry.metrics();
+        expect(expected.length).to.be.greaterThan(1 << 18);
+        expect(gunzipSync(await gzipExposition(registry)).toString('utf8')).to.equal(expected);
+        expect(gunzipSync(await gzipExposition(registry, { sliceLines: 7 })).toString('utf8')).to.equal(expected);
+      });
+
       it('equals registry.metrics() for an empty registry and for families without series', async () => {
         const registry = newRegistry(contentType);
         expect(await renderExposition(registry)).to.equal(await registry.metrics());
@@ -124,10 +135,10 @@ describe('exposition writer', () => {
         expect(await renderExposition(registry)).to.equal(await registry.metrics());
       });
 
-      it('equals registry.metrics() on 1,500 histogram series spread over many slices', async () => {
+      it('equals registry.metrics() on 1,000 histogram series spread over many slices', async () => {
         const registry = newRegistry(contentType);
         const lb = new LoadBalancerMetrics({ registry, maxSeries: 5000 });
-        for (let i = 0; i < 1500; i++) lb.observeRequestDuration('users', `http://10.0.${i >> 8}.${i & 255}:80`, i / 1000);
+        for (let i = 0; i < 1000; i++) lb.observeRequestDuration('users', `http://10.0.${i >> 8}.${i & 255}:80`, i / 1000);
         registry.setDefaultLabels({ le: 'weird', instance: 'shadowed' });
         expect(await renderExposition(registry, { sliceLines: 100 })).to.equal(await registry.metrics());
       });
@@ -176,18 +187,27 @@ describe('exposition writer', () => {
       (e: unknown) => e,
     );
     expect(rejection).to.be.instanceOf(Error).with.property('message', 'collector broke');
+    const gzipRejection = await gzipExposition(registry).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(gzipRejection).to.be.instanceOf(Error).with.property('message', 'collector broke');
     fail = false;
     expect(await renderExposition(registry)).to.equal(await registry.metrics());
   });
 
-  it('rejects a bad sliceLines with a TypeError naming it', async () => {
+  it('rejects a bad sliceLines or sliceMs with a TypeError naming it', async () => {
     const registry = new Registry();
-    for (const bad of [0, -1, 1.5, Number.NaN]) {
-      const error = await renderExposition(registry, { sliceLines: bad }).then(
+    const bad = [
+      ...[0, -1, 1.5, Number.NaN].map((v) => ['sliceLines', { sliceLines: v }] as const),
+      ...[0, -1, Number.NaN, '5' as never].map((v) => ['sliceMs', { sliceMs: v }] as const),
+    ];
+    for (const [name, options] of bad) {
+      const error = await renderExposition(registry, options).then(
         () => undefined,
         (e: unknown) => e,
       );
-      expect(error).to.be.instanceOf(TypeError).with.property('message').that.contains('sliceLines');
+      expect(error).to.be.instanceOf(TypeError).with.property('message').that.contains(name);
     }
   });
 });
