@@ -47,13 +47,22 @@ function gatewayApp(client: ReturnType<typeof usersClient>['client'], registry: 
   const app = express();
   app.use(meshMetrics({ service: 'gateway', registry }));
   app.get('/metrics', metricsHandler({ registry }));
+  // Each call gets the request's own signal: a client that goes away cancels the upstream call too.
+  const signalOf = (res: express.Response): AbortSignal => {
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    return controller.signal;
+  };
   const failed = (res: express.Response, error: unknown): void => {
     const type = classifyError(error);
     res.status(type === 'circuit_open' ? 503 : 502).json({ error: type });
   };
   app.get('/api/users/:id', async (req, res) => {
     try {
-      const user = await client.get(`/users/${encodeURIComponent(req.params.id)}`, { mesh: { operation: 'get_user' } });
+      const user = await client.get(`/users/${encodeURIComponent(req.params.id)}`, {
+        mesh: { operation: 'get_user' },
+        signal: signalOf(res),
+      });
       res.json(user.data);
     } catch (error) {
       failed(res, error);
@@ -61,7 +70,7 @@ function gatewayApp(client: ReturnType<typeof usersClient>['client'], registry: 
   });
   app.get('/api/orders', async (_req, res) => {
     try {
-      const orders = await client.get('/orders', { mesh: { operation: 'list_orders' } });
+      const orders = await client.get('/orders', { mesh: { operation: 'list_orders' }, signal: signalOf(res) });
       res.json(orders.data);
     } catch (error) {
       failed(res, error);
