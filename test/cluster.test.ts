@@ -7,6 +7,13 @@ import { gunzipSync } from 'node:zlib';
 import express5 from 'express';
 import Koa3 from 'koa';
 import request from 'supertest';
+import { Registry } from 'prom-client';
+import { CLUSTER_AGGREGATION, clusterWorkerMetrics } from '../lib/cluster-aggregation.js';
+import { HttpServerMetrics } from '../lib/http-server-metrics.js';
+import { LoadBalancerMetrics } from '../lib/load-balancer-metrics.js';
+import { resolveMetricsOptions } from '../lib/options.js';
+import { RetryMetrics } from '../lib/retry-metrics.js';
+import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
 import { clusterMetricsHandler, koaClusterMetricsHandler } from '../middleware/cluster-metrics-handler.js';
 import { sampleIn } from './helpers/exposition.js';
 
@@ -199,5 +206,28 @@ describe('node:cluster aggregation on the primary', function () {
   it('checks its options', () => {
     expect(() => clusterMetricsHandler({ timeoutMs: 0 })).to.throw(TypeError, 'timeoutMs must be a positive integer, got 0');
     expect(() => koaClusterMetricsHandler({ path: 'metrics' })).to.throw(TypeError, 'path must be a string starting with "/", got "metrics"');
+  });
+});
+
+describe('the cluster aggregation table', () => {
+  it('matches the aggregator every kit family carries; every gauge is listed by name', () => {
+    const registry = new Registry();
+    const o = resolveMetricsOptions({ registry });
+    new ServiceMeshMetrics(o);
+    new LoadBalancerMetrics(o);
+    new RetryMetrics(o);
+    new HttpServerMetrics(o);
+    const families = registry.getMetricsAsArray() as unknown as { name: string; type: string; aggregator: string }[];
+    expect(families.length).to.equal(19);
+    for (const f of families) {
+      const short = f.name.slice('mesh_'.length);
+      if (f.type === 'gauge') expect(CLUSTER_AGGREGATION, f.name).to.have.property(short);
+      const expected = CLUSTER_AGGREGATION[short] ?? CLUSTER_AGGREGATION[f.type];
+      expect(f.aggregator, f.name).to.equal(expected);
+    }
+  });
+
+  it('clusterWorkerMetrics refuses what is not a registry', () => {
+    expect(() => clusterWorkerMetrics({ registry: {} as Registry })).to.throw(TypeError, /registry must be a prom-client Registry/);
   });
 });
