@@ -111,9 +111,9 @@ describe('samples', () => {
     });
 
     it('main.ts runs for --duration and exits 0; a busy port is a clear error and exit 1', async function () {
-      this.timeout(20_000);
+      this.timeout(60_000); // two child processes; a loaded CI machine starts tsx slowly
       const free = '--gateway-port=0 --users-ports=0,0,0 --metrics-ports=0,0,0'.split(' ');
-      const ok = await run(['samples/demo/main.ts', '--duration', '2', '--refresh', '1', '--outage', '0,1,60', ...free], 15_000);
+      const ok = await run(['samples/demo/main.ts', '--duration', '2', '--refresh', '1', '--outage', '0,1,60', ...free], 30_000);
       expect(ok.code, ok.stderr).to.equal(0);
       expect(ok.stdout).to.include('mesh-metrics stat');
       expect(ok.stdout).to.match(/^OUTBOUND\s+RPS/m);
@@ -123,7 +123,7 @@ describe('samples', () => {
       await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
       try {
         const port = String((busy.address() as AddressInfo).port);
-        const r = await run(['samples/demo/main.ts', '--duration', '1', '--users-ports=0,0,0', '--metrics-ports=0,0,0', '--gateway-port', port], 15_000);
+        const r = await run(['samples/demo/main.ts', '--duration', '1', '--users-ports=0,0,0', '--metrics-ports=0,0,0', '--gateway-port', port], 30_000);
         expect(r.code).to.equal(1);
         expect(r.stderr).to.include(`port ${port} on 127.0.0.1 is already in use (gateway); free it or choose another with --gateway-port`);
       } finally {

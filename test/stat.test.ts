@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { parseExposition, parseSampleLine } from '../cli/parse-exposition.js';
 import { histogramQuantile } from '../cli/quantiles.js';
 import { counterIncrease } from '../cli/rates.js';
+import { main } from '../cli/cli.js';
 import { parseStatArgs } from '../cli/stat-command.js';
 import { renderReport } from '../cli/table.js';
 import { createStatWatcher } from '../cli/watcher.js';
@@ -310,17 +311,21 @@ describe('mesh-metrics stat', () => {
       }
     });
 
-    it('runs as a command: --once --json prints one report, bad arguments exit 2', async () => {
+    it('runs as a command: --once --json prints one report (the bin entry), a table, bad arguments exit 2', async () => {
       fixture.body = outboundText({ ok: 3, failed: 0, retries: 0, circuit: 2, buckets: [3, 3, 3, 3] });
       const json = await runCli(['stat', '--once', '--json', '--interval', '0.2', url]);
       expect(json.code).to.equal(0);
       const report = JSON.parse(json.stdout) as { outbound: { service: string; circuit: string }[] };
       expect(report.outbound.map((s) => [s.service, s.circuit])).to.deep.equal([['users', 'half_open']]);
-      const table = await runCli(['stat', '--once', '--interval', '0.2', url]);
-      expect(table.stdout).to.match(/^OUTBOUND\s+RPS\s+SUCCESS/m);
-      const bad = await runCli(['stat', '--interval', 'soon', url]);
-      expect(bad.code).to.equal(2);
-      expect(bad.stderr).to.include('--interval must be a positive number of seconds, got "soon"');
+      const out: string[] = [];
+      const err: string[] = [];
+      const io = { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t) };
+      expect(await main(['stat', '--once', '--interval', '0.2', url], io)).to.equal(0);
+      expect(out.join('')).to.match(/^OUTBOUND\s+RPS\s+SUCCESS/m);
+      expect(await main(['stat', '--interval', 'soon', url], io)).to.equal(2);
+      expect(err.join('')).to.include('--interval must be a positive number of seconds, got "soon"');
+      expect(await main(['top'], io)).to.equal(2);
+      expect(err.join('')).to.include('unknown command "top"');
       expect(() => parseStatArgs([])).to.throw(TypeError, /at least one metrics URL/);
       expect(() => createStatWatcher(['ftp://x/metrics'])).to.throw(TypeError, /ftp:\/\/x\/metrics/);
     });
