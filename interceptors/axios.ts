@@ -101,7 +101,10 @@ class AxiosInstrumentation {
     if (policy !== undefined) {
       const outer = config.signal instanceof AbortSignal ? config.signal : undefined;
       const own = config.signal === undefined || outer !== undefined;
-      return policy.execute((ctx: PolicyCallContext) => this.attempt(config, own ? ctx.signal : undefined), outer);
+      // Each call gets a signal of its own: without one, cockatiel hands every call the same never-aborted signal,
+      // and the adapters' abort listeners would pile up on it under concurrency.
+      const signal = outer ?? new AbortController().signal;
+      return policy.execute((ctx: PolicyCallContext) => this.attempt(config, own ? ctx.signal : undefined), signal);
     }
     const start = performance.now();
     const traceId = this.traceIdOf(config);

@@ -1,5 +1,6 @@
 import axios, { type AxiosError, type AxiosInstance } from 'axios';
 import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
 import * as cockatiel4 from 'cockatiel';
 import * as cockatiel3 from 'cockatiel3';
 import { Registry } from 'prom-client';
@@ -160,6 +161,23 @@ describe('instrumentAxios', () => {
       expect(r.status).to.equal(200);
       expect(await calls('get', 'failure', 'other')).to.equal(1);
       expect(await value('mesh_metrics_errors_total{kind="internal"}')).to.equal(2);
+    });
+
+    it('resolves adapter names with the instance\'s own getAdapter when it has one (the default export does)', async () => {
+      const ok = await backend('ok', 'ok');
+      const base = axios.create({ baseURL: ok.url });
+      const names: unknown[] = [];
+      Object.assign(base, {
+        getAdapter: (spec: Parameters<typeof axios.getAdapter>[0], config?: Parameters<typeof axios.getAdapter>[1]) => {
+          names.push(spec);
+          return axios.getAdapter(spec, config);
+        },
+      });
+      const c = client({}, base);
+      await c.get('/a');
+      await c.get('/a', { adapter: 'fetch' });
+      expect(names).to.deep.equal([['xhr', 'http', 'fetch'], 'fetch']);
+      expect(await calls('get', 'success')).to.equal(2);
     });
 
     it('measures a request with its own adapter, and a config sent again', async () => {
@@ -393,6 +411,77 @@ describe('instrumentAxios', () => {
       expect(await calls('get', 'success')).to.equal(1);
       expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="http_5xx"}`)).to.equal(2);
       expect(await value(`mesh_retry_attempts_total{${SERVICE},operation="get",attempt="2"}`)).to.equal(1);
+    });
+
+    it('attributes every retry of 40 concurrent calls to its own operation', async () => {
+      const a = await backend('fail', 'a');
+      const b = await backend('ok', 'b');
+      const policy = meshPolicy({
+        service: 'users',
+        registry,
+        retry: { retries: 4, initialDelayMs: 1, maxDelayMs: 3 },
+        circuitBreaker: false,
+      });
+      disposables.push(policy);
+      const c = client({ balancer: balancer([a.url, b.url], { outlier: false }), policy });
+      const ops = ['get_user', 'list_users'];
+      await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) => {
+          const operation = ops[i % 2]!;
+          return c.get('/x', { mesh: { operation }, headers: { 'x-op': operation } });
+        }),
+      );
+      for (const op of ops) {
+        const failedAttempts = a.requests.filter((r) => r.headers['x-op'] === op).length;
+        const succeeded = b.requests.filter((r) => r.headers['x-op'] === op).length;
+        const gaveUp = (await calls(op, 'failure', 'http_5xx')) ?? 0;
+        const retries = (await lines('mesh_retry_attempts_total'))
+          .filter((l) => l.includes(`operation="${op}"`))
+          .reduce((sum, l) => sum + Number(l.split(' ')[1]), 0);
+        // a call that succeeded retried once per failed attempt; one that gave up, once less
+        expect(retries, op).to.equal(failedAttempts - gaveUp);
+        expect(await calls(op, 'success')).to.equal(succeeded);
+        expect(succeeded + gaveUp).to.equal(20);
+      }
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="http_5xx"}`)).to.equal(a.requests.length);
+    });
+
+    it('leaves no listener behind on the caller\'s signal after 100 calls', async () => {
+      const ok = await backend('ok', 'ok');
+      const policy = meshPolicy({ service: 'users', registry, retry: { retries: 1, initialDelayMs: 1, maxDelayMs: 1 } });
+      disposables.push(policy);
+      const c = client({ balancer: balancer([ok.url]), policy });
+      const controller = new AbortController();
+      for (let round = 0; round < 20; round++) {
+        await Promise.all(Array.from({ length: 5 }, () => c.get('/x', { signal: controller.signal })));
+      }
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+      expect(await calls('get', 'success')).to.equal(100);
+    });
+
+    it('gives each call its own signal, so concurrent attempts never pile listeners on a shared one', async () => {
+      const policy = meshPolicy({ service: 'users', registry, retry: { retries: 1, initialDelayMs: 1, maxDelayMs: 1 } });
+      disposables.push(policy);
+      const signals = new Set<AbortSignal>();
+      let most = 0;
+      const c = client({ policy });
+      await Promise.all(
+        Array.from({ length: 30 }, () =>
+          c.get('http://127.0.0.1:9/x', {
+            adapter: async (config) => {
+              const signal = config.signal as AbortSignal;
+              signals.add(signal);
+              signal.addEventListener('abort', () => undefined, { once: true });
+              await new Promise((r) => setTimeout(r, 10));
+              most = Math.max(most, getEventListeners(signal, 'abort').length);
+              return { data: null, status: 200, statusText: 'OK', headers: {}, config };
+            },
+          }),
+        ),
+      );
+      expect(signals.size).to.equal(30);
+      expect(most).to.equal(1);
+      expect(await calls('get', 'success')).to.equal(30);
     });
 
     it('does not retry a 4xx: one attempt, one successful call', async () => {
