@@ -181,7 +181,7 @@ describe('node:cluster aggregation on the primary', function () {
   }
 
   it('answers 503 with the reason when a worker is stuck, and recovers once it is gone', async () => {
-    const stuck = await fork({ MESH_WORKER_INDEX: '2', MESH_WORKER_STALL_MS: '1000' });
+    const stuck = await fork({ MESH_WORKER_INDEX: '2', MESH_WORKER_STALL_MS: '1500' });
     workers.push(stuck.worker);
     const answered = new Promise<void>((resolve) => {
       stuck.worker.on('message', (m: { type?: string }) => m?.type === 'mesh-test:answered' && resolve());
@@ -195,7 +195,7 @@ describe('node:cluster aggregation on the primary', function () {
       expect(first.text).to.equal('mesh-metrics: a cluster worker did not send its metrics within 300 ms\n');
       await answered;
       await stop(stuck.worker);
-      const after = await scrape(port);
+      const after = await scrape(primaryPort);
       expect(after.status).to.equal(200);
       expect(sampleIn(after.text, COUNT)).to.equal(sent);
     } finally {
