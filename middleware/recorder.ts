@@ -41,11 +41,14 @@ export class InboundRecorder {
   /** Starts measuring one request. */
   begin(res: ServerResponse): void {
     try {
+      if ((res as Timed)[this.start] !== undefined) return; // mounted twice on one path: measure once
       (res as Timed)[this.start] = performance.now();
       const traceOf = this.setup.traceOf;
       if (traceOf !== undefined) (res as Traced)[this.trace] = traceOf(res.req?.headers.traceparent);
       this.setup.metrics.requestsInFlight.labels(this.setup.service).inc();
-      res.on('close', this.onClose);
+      // A client that left before the request reached us (behind a slow middleware): its close already fired.
+      if ((res as { closed?: boolean }).closed === true) this.end(res);
+      else res.on('close', this.onClose);
     } catch {
       this.setup.metrics.faults.internal();
     }

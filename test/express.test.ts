@@ -11,6 +11,7 @@ import {
   countsOf,
   inBatches,
   inboundKey,
+  leaveEarly,
   listen,
   until,
   type BulkClient,
@@ -326,6 +327,45 @@ for (const [major, express] of majors) {
           const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
           expect(sampleIn(text, 'mesh_metrics_errors_total{kind="internal"}')).to.equal(2);
           expect(countsOf(text, FAMILY).size).to.equal(0);
+        } finally {
+          await server.close();
+        }
+      });
+
+      it('measures a request once when the same middleware is met twice', async () => {
+        const registry = new Registry();
+        const mw = meshMetrics({ registry, service: 's' });
+        const app = express();
+        app.use(mw);
+        const r = express.Router();
+        r.use(mw);
+        r.get('/twice', (_req: Request, res: Response) => {
+          res.send('ok');
+        });
+        app.use('/r', r);
+        await request(app).get('/r/twice').expect(200);
+        const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+        expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({ [inboundKey('s', 'GET', '/r/twice', 200)]: 1 });
+      });
+
+      it('records 499 for a client that left before the request reached it', async () => {
+        const registry = new Registry();
+        const app = express();
+        app.use((_req: Request, res: Response, next: NextFunction) => {
+          res.on('close', () => next()); // a slow middleware: lets the request through only after the client left
+        });
+        app.use(meshMetrics({ registry, service: 's' }));
+        app.get('/late', (_req: Request, res: Response) => {
+          res.send('too late');
+        });
+        const server = await listen(app);
+        try {
+          await leaveEarly(server.port, '/late');
+          const text = await until(registry, (t) => countsOf(t, FAMILY).size > 0);
+          expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
+            [inboundKey('s', 'GET', '__unmatched__', 499)]: 1,
+          });
+          expect(sampleIn(text, 'mesh_http_server_requests_in_flight{service="s"}')).to.equal(0);
         } finally {
           await server.close();
         }

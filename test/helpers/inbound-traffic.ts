@@ -43,6 +43,18 @@ export function abortMidResponse(port: number, path: string): Promise<void> {
   });
 }
 
+/** Sends a GET over a raw socket and half-closes it at once: a client gone before any response. */
+export function leaveEarly(port: number, path: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.end(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    });
+    socket.resume();
+    socket.once('close', () => resolve());
+    socket.once('error', reject);
+  });
+}
+
 /** Runs the tasks with at most `width` in flight at once. */
 export async function inBatches(tasks: readonly (() => Promise<unknown>)[], width: number): Promise<void> {
   let next = 0;
