@@ -56,8 +56,15 @@ function machine(): Machine {
   };
 }
 
+/** Keeps the orchestrator (HTTP scrapes, IPC) off the measured core. */
+function pinSelf(): void {
+  const core = cores().load;
+  if (core !== undefined) spawnSync('taskset', ['-a', '-pc', String(core), String(process.pid)], { stdio: 'ignore' });
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
+  pinSelf();
   const quick = process.argv.includes('--quick');
   const config: BenchConfig = {
     rounds: Number(arg('rounds') ?? 5),

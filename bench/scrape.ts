@@ -1,16 +1,58 @@
+import { get } from 'node:http';
 import { commandLine, cores, pinned, script, Worker } from './child.js';
 import type { BenchConfig, Row, SuiteResult } from './report.js';
 import { median, rotate } from './stats.js';
 import type { ScrapeSample } from './workers/scrape.js';
 
 const RENDERERS = {
-  prom: "prom-client Histogram, registry.metrics()",
-  kitViaRegistry: "kit families, registry.metrics()",
+  prom: 'prom-client Histogram, registry.metrics()',
+  kitViaRegistry: 'kit families, registry.metrics()',
   writer: 'kit families, exposition writer',
 } as const;
 type Which = keyof typeof RENDERERS;
 
-function row(subject: string, metric: string, base: number[], cand: number[], target: string, met?: (c: number, ratio: number) => boolean): Row {
+/** Scrapes over HTTP: the kit's handler with and without gzip, and prom-client's usual handler. */
+const SCRAPES = {
+  kitGzip: { side: 'kit', gzip: true, label: 'metricsHandler(), gzip' },
+  kitPlain: { side: 'kit', gzip: false, label: 'metricsHandler(), no gzip' },
+  prom: { side: 'prom', gzip: false, label: 'prom-client handler: res.end(await registry.metrics())' },
+} as const;
+const SIDE_OF: Record<Which, 'kit' | 'prom'> = { prom: 'prom', kitViaRegistry: 'kit', writer: 'kit' };
+type Scrape = keyof typeof SCRAPES;
+
+interface HttpSample {
+  readonly ms: number;
+  readonly bytes: number;
+  readonly blockMs: number;
+}
+
+function fetchOnce(port: number, path: string, gzip: boolean): Promise<{ ms: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const headers = gzip ? { 'Accept-Encoding': 'gzip' } : {};
+    const req = get({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      let bytes = 0;
+      res.on('data', (d: Buffer) => (bytes += d.length));
+      res.on('end', () => {
+        const encoded = res.headers['content-encoding'] === 'gzip';
+        if (res.statusCode !== 200 || encoded !== gzip) reject(new Error(`scrape ${path}: ${res.statusCode}, gzip ${encoded}`));
+        else resolve({ ms: performance.now() - t0, bytes });
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+async function scrapeOnce(workers: Record<'kit' | 'prom', Worker>, which: Scrape): Promise<HttpSample> {
+  const s = SCRAPES[which];
+  const worker = workers[s.side];
+  await worker.request('blockStart');
+  const r = await fetchOnce(Number(worker.info.port), '/metrics', s.gzip);
+  const blockMs = await worker.request<number>('blockStop');
+  return { ...r, blockMs };
+}
+
+function row(subject: string, metric: string, base: number[], cand: number[], target = '', met?: (c: number, ratio: number) => boolean): Row {
   const baseline = median(base);
   const candidate = median(cand);
   const ratio = candidate / baseline;
@@ -20,30 +62,62 @@ function row(subject: string, metric: string, base: number[], cand: number[], ta
   };
 }
 
-/** 10,000 histogram series: render time, longest event-loop block and sizes, ours against prom-client's. */
+function httpRows(h: Record<Scrape, HttpSample[]>): Row[] {
+  const f = (w: Scrape, g: (s: HttpSample) => number) => h[w].map(g);
+  const vs = `${SCRAPES.kitGzip.label} vs ${SCRAPES.prom.label}`;
+  return [
+    row(vs, 'scrape total ms (request to last byte)', f('prom', (s) => s.ms), f('kitGzip', (s) => s.ms), '<= 1x', (_, r) => r <= 1),
+    row(vs, 'longest event-loop block in the server, ms', f('prom', (s) => s.blockMs), f('kitGzip', (s) => s.blockMs), '<= 50 ms', (c) => c <= 50),
+    row(vs, 'bytes on the wire', f('prom', (s) => s.bytes), f('kitGzip', (s) => s.bytes)),
+    row(`${SCRAPES.kitPlain.label} vs ${SCRAPES.prom.label}`, 'scrape total ms (request to last byte)', f('prom', (s) => s.ms), f('kitPlain', (s) => s.ms)),
+    row(`${SCRAPES.kitPlain.label} vs ${SCRAPES.prom.label}`, 'longest event-loop block in the server, ms', f('prom', (s) => s.blockMs), f('kitPlain', (s) => s.blockMs)),
+  ];
+}
+
+function renderRows(r: Record<Which, ScrapeSample[]>): Row[] {
+  const f = (w: Which, g: (s: ScrapeSample) => number) => r[w].map(g);
+  const vs = `${RENDERERS.writer} vs ${RENDERERS.prom}`;
+  return [
+    row(vs, 'in-process render ms', f('prom', (s) => s.ms), f('writer', (s) => s.ms)),
+    row(vs, 'longest event-loop block during the render, ms', f('prom', (s) => s.blockMs), f('writer', (s) => s.blockMs)),
+    row(`${RENDERERS.kitViaRegistry} vs ${RENDERERS.prom}`, 'in-process render ms', f('prom', (s) => s.ms), f('kitViaRegistry', (s) => s.ms)),
+    row(vs, 'text bytes', f('prom', (s) => s.bytes), f('writer', (s) => s.bytes)),
+    row(vs, 'gzipped bytes (zlib default level)', f('prom', (s) => s.gzipBytes), f('writer', (s) => s.gzipBytes)),
+  ];
+}
+
+/** 10,000 histogram series: scrape time, longest event-loop block and sizes, ours against prom-client's. */
 export async function scrape(config: BenchConfig): Promise<SuiteResult> {
   const file = script('./workers/scrape.js');
   const nodeArgs = ['--expose-gc'];
-  const worker = await Worker.start(file, [], cores().measured, nodeArgs);
-  const [cmd, args] = pinned(cores().measured, process.execPath, [...nodeArgs, file]);
-  const samples: Record<Which, ScrapeSample[]> = { prom: [], kitViaRegistry: [], writer: [] };
+  const core = cores().measured;
+  const renders: Record<Which, ScrapeSample[]> = { prom: [], kitViaRegistry: [], writer: [] };
+  const scrapes: Record<Scrape, HttpSample[]> = { kitGzip: [], kitPlain: [], prom: [] };
+  const scrapeKeys = Object.keys(SCRAPES) as Scrape[];
+  const renderKeys = Object.keys(RENDERERS) as Which[];
+  const workers = {
+    kit: await Worker.start(file, ['kit'], core, nodeArgs),
+    prom: await Worker.start(file, ['prom'], core, nodeArgs),
+  };
+  const render = (which: Which) => workers[SIDE_OF[which]].request<ScrapeSample>('render', { which });
   try {
-    for (const which of Object.keys(RENDERERS) as Which[]) await worker.request('render', { which });
+    for (const which of scrapeKeys) await scrapeOnce(workers, which);
+    for (const which of renderKeys) await render(which);
     for (let r = 0; r < config.rounds; r++) {
-      for (const which of rotate(Object.keys(RENDERERS) as Which[], r)) {
-        samples[which].push(await worker.request<ScrapeSample>('render', { which }));
-      }
+      for (const which of rotate(scrapeKeys, r)) scrapes[which].push(await scrapeOnce(workers, which));
+      for (const which of rotate(renderKeys, r)) renders[which].push(await render(which));
     }
   } finally {
-    await worker.stop();
+    await Promise.all([workers.kit.stop(), workers.prom.stop()]);
   }
-  const pick = (w: Which, f: (s: ScrapeSample) => number) => samples[w].map(f);
-  const rows: Row[] = [
-    row(`${RENDERERS.writer} vs ${RENDERERS.prom}`, 'render ms', pick('prom', (s) => s.ms), pick('writer', (s) => s.ms), '<= 1x', (_, ratio) => ratio <= 1),
-    row(`${RENDERERS.writer} vs ${RENDERERS.prom}`, 'longest event-loop block, ms', pick('prom', (s) => s.blockMs), pick('writer', (s) => s.blockMs), '<= 50 ms', (c) => c <= 50),
-    row(`${RENDERERS.kitViaRegistry} vs ${RENDERERS.prom}`, 'render ms', pick('prom', (s) => s.ms), pick('kitViaRegistry', (s) => s.ms), ''),
-    row(`${RENDERERS.writer} vs ${RENDERERS.prom}`, 'bytes', pick('prom', (s) => s.bytes), pick('writer', (s) => s.bytes), ''),
-    row(`${RENDERERS.writer} vs ${RENDERERS.prom}`, 'bytes gzipped', pick('prom', (s) => s.gzipBytes), pick('writer', (s) => s.gzipBytes), ''),
-  ];
-  return { rows, commands: [`${commandLine(cmd, args)}   # renders in-process, ${config.rounds} rounds`], notes: [] };
+  const cmd = (side: string) => commandLine(...pinned(core, process.execPath, [...nodeArgs, file, side]));
+  return {
+    rows: [...httpRows(scrapes), ...renderRows(renders)],
+    commands: [
+      `${cmd('kit')}   # the kit's families, 10,000 series: serves metricsHandler() on 127.0.0.1, renders in-process`,
+      `${cmd('prom')}   # prom-client's Histogram, 10,000 series: serves res.end(await registry.metrics()), renders in-process`,
+      '# each scrape is an HTTP GET from the orchestrator on the other core; the worker reports its longest event-loop block',
+    ],
+    notes: [],
+  };
 }

@@ -1,7 +1,7 @@
 /**
- * Scrape, in one pinned process: 10,000 histogram series, rendered by prom-client's own Histogram and
- * `registry.metrics()`, by the kit's families through `registry.metrics()`, and by the kit's exposition writer.
- * Each request returns the render time, the longest event-loop block seen meanwhile, and the body's size.
+ * Scrape, in a pinned process: 10,000 histogram series, either prom-client's own Histogram (rendered by
+ * `registry.metrics()`) or the kit's families (rendered by `registry.metrics()` and by the exposition writer),
+ * served over HTTP too. `render` returns the render time, the longest event-loop block meanwhile, and the sizes.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,7 +10,9 @@ import promClient, { type Registry } from 'prom-client';
 import { renderExposition } from '../../lib/exposition-writer.js';
 import { LoadBalancerMetrics } from '../../lib/load-balancer-metrics.js';
 import { DEFAULT_BUCKETS } from '../../lib/options.js';
+import { metricsHandler } from '../../index.js';
 import { serveRequests } from '../child.js';
+import { listen } from './http.js';
 
 export const SERIES = 10_000;
 const NAME = 'mesh_lb_request_duration_seconds';
@@ -61,12 +63,13 @@ export async function measureBlock<T>(work: () => Promise<T>): Promise<{ value: 
   return { value, ms, blockMs: monitor.max / 1e6 };
 }
 
-const registries = { prom: promRegistry(), kit: kitRegistry() };
-const renderers: Record<string, () => Promise<string>> = {
-  prom: () => registries.prom.metrics(),
-  kitViaRegistry: () => registries.kit.metrics(),
-  writer: () => renderExposition(registries.kit),
-};
+/** argv[2]: `kit` holds only the kit's families, `prom` only prom-client's Histogram, as two real servers would. */
+const side = process.argv[2] === 'prom' ? 'prom' : 'kit';
+const registry = side === 'prom' ? promRegistry() : kitRegistry();
+const renderers: Record<string, () => Promise<string>> =
+  side === 'prom'
+    ? { prom: () => registry.metrics() }
+    : { kitViaRegistry: () => registry.metrics(), writer: () => renderExposition(registry) };
 
 async function render(which: string): Promise<ScrapeSample> {
   const renderer = renderers[which];
@@ -76,10 +79,39 @@ async function render(which: string): Promise<ScrapeSample> {
   return { ms: r.ms, blockMs: r.blockMs, bytes: Buffer.byteLength(r.value), gzipBytes: gzipSync(r.value).length };
 }
 
-/** Whether the writer's text equals prom-client's for the same series (a sanity check of the comparison). */
-async function sameText(): Promise<boolean> {
-  const [a, b] = await Promise.all([registries.prom.metrics(), renderExposition(registries.kit)]);
-  return a === b;
-}
+/**
+ * Over HTTP, `/metrics`: the kit's real scrape handler (kit side), or the usual prom-client handler,
+ * `res.end(await registry.metrics())` (prom side).
+ */
+const kitHandler = metricsHandler({ registry });
+const port = await listen((req, res) => {
+  if (side === 'kit') {
+    kitHandler(req, res);
+    return;
+  }
+  registry.metrics().then((body) => {
+    res.writeHead(200, { 'Content-Type': registry.contentType });
+    res.end(body);
+  });
+});
 
-serveRequests({ series: SERIES }, { render: (m) => render(String(m.which)), sameText });
+let monitor: ReturnType<typeof monitorEventLoopDelay> | undefined;
+
+serveRequests(
+  { series: SERIES, port, side },
+  {
+    render: (m) => render(String(m.which)),
+    blockStart: async () => {
+      (globalThis as { gc?: () => void }).gc?.();
+      monitor = monitorEventLoopDelay({ resolution: 1 });
+      await sleep(20);
+      monitor.enable();
+      return true;
+    },
+    blockStop: async () => {
+      await sleep(5);
+      monitor?.disable();
+      return (monitor?.max ?? 0) / 1e6;
+    },
+  },
+);
