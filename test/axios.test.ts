@@ -255,6 +255,15 @@ describe('instrumentAxios', () => {
       }
     });
 
+    it('judges a response axios resolves (validateStatus) by isFailure too', async () => {
+      const ok = await backend('ok', 'ok');
+      const c = client({ balancer: balancer([ok.url]) }, axios.create({ validateStatus: () => true }));
+      expect((await c.get('/_/status/502')).status).to.equal(502);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="http_5xx"}`)).to.equal(1);
+      expect(await value(`mesh_lb_instance_health_score{${SERVICE},instance="${ok.url}"}`)).to.equal(0.8);
+      expect(await calls('get', 'failure', 'http_5xx')).to.equal(1);
+    });
+
     it('a 4xx answer is a successful attempt: no error, health intact', async () => {
       const ok = await backend('ok', 'ok');
       const c = client({ balancer: balancer([ok.url]) });
