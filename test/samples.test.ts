@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
@@ -14,13 +14,20 @@ import { sampleIn, samplesOf } from './helpers/exposition.js';
 
 const COUNT = 'mesh_http_server_request_duration_seconds_count';
 
-function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  timeoutMs: number,
+  onOutput?: (child: ChildProcess, stdout: string) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onOutput?.(child, stdout);
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
@@ -110,14 +117,23 @@ describe('samples', () => {
       }
     });
 
-    it('main.ts runs for --duration and exits 0; a busy port is a clear error and exit 1', async function () {
+    it('main.ts runs for --duration and exits 0, stops cleanly on Ctrl-C (SIGINT), and a busy port is a clear error and exit 1', async function () {
       this.timeout(60_000); // two child processes; a loaded CI machine starts tsx slowly
       const free = '--gateway-port=0 --users-ports=0,0,0 --metrics-ports=0,0,0'.split(' ');
-      const ok = await run(['samples/demo/main.ts', '--duration', '2', '--refresh', '1', '--outage', '0,1,60', ...free], 30_000);
+      const ok = await run(['samples/demo/main.ts', '--duration', '1.5', '--refresh', '0.5', '--outage', '0,1,60', ...free], 30_000);
       expect(ok.code, ok.stderr).to.equal(0);
       expect(ok.stdout).to.include('mesh-metrics stat');
       expect(ok.stdout).to.match(/^OUTBOUND\s+RPS/m);
       expect(ok.stdout).to.match(/demo stopped \(duration reached\) after \d+\.\d s: \d+ calls to users over 3 instances/);
+
+      let sent = false;
+      const interrupted = await run(['samples/demo/main.ts', '--refresh', '0.5', ...free], 30_000, (child, stdout) => {
+        if (sent || !stdout.includes('OUTBOUND')) return;
+        sent = true; // once: a second Ctrl-C after shutdown began would take the default action
+        child.kill('SIGINT');
+      });
+      expect(interrupted.code, interrupted.stderr).to.equal(0);
+      expect(interrupted.stdout).to.match(/demo stopped \(interrupted\)/);
 
       const busy: Server = createServer();
       await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
