@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
+import { meshPolicy } from '../interceptors/mesh-policy.js';
 import { isPushMetricsError, pushMetrics, PushMetricsError } from '../lib/push-metrics.js';
 import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
 import { sampleIn } from './helpers/exposition.js';
@@ -136,6 +137,25 @@ if (!havePushgateway()) {
       expect(sampleIn(text, `mesh_call_duration_seconds_bucket{${g},operation="get_user",service="users",le="0.025"}`)).to.equal(3);
       expect(sampleIn(text, `mesh_healthy_instances{${g},service="users"}`)).to.equal(2);
       expect(sampleIn(text, `push_failure_time_seconds{${g}}`)).to.equal(0);
+    });
+
+    it('pushes what a batch job recorded through meshPolicy, retries included', async () => {
+      const registry = new Registry();
+      const policy = meshPolicy({ service: 'billing', operation: 'charge', registry, retry: { retries: 2, initialDelayMs: 1, maxDelayMs: 1 } });
+      let calls = 0;
+      await policy.execute(async () => {
+        if (++calls === 1) throw Object.assign(new Error('unavailable'), { status: 503 });
+        return 'ok';
+      });
+      await policy.execute(async () => 'ok');
+      policy.dispose();
+      await pushMetrics({ url: gateway.url, job: 'billing_batch', registry });
+      const text = await gateway.metrics();
+      const g = 'instance="",job="billing_batch",operation="charge",service="billing"';
+      expect(sampleIn(text, `mesh_calls_total{${g},status="success"}`)).to.equal(2);
+      expect(sampleIn(text, `mesh_retry_attempts_total{attempt="1",${g}}`)).to.equal(1);
+      expect(sampleIn(text, `mesh_retry_success_total{${g}}`)).to.equal(2);
+      expect(sampleIn(text, 'mesh_circuit_breaker_state{instance="",job="billing_batch",service="billing"}')).to.equal(0);
     });
 
     it('replaces the group on the next push, and adds to it with replace: false', async () => {
