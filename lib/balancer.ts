@@ -1,52 +1,19 @@
 import { InstanceRecord, type BalancerInstance, type InstanceSnapshot } from './balancer-instance.js';
-import { BALANCER_STRATEGIES, STRATEGIES, type BalancerStrategy, type PickContext, type PickFunction } from './balancer-strategies.js';
+import { resolveBalancerOptions, type BalancerOptions } from './balancer-options.js';
+import { STRATEGIES, type BalancerStrategy, type PickContext, type PickFunction } from './balancer-strategies.js';
 import { classifyError } from './classify-error.js';
 import { nextHealthScore } from './ewma.js';
 import { instanceOrigin } from './instance-origin.js';
 import { LoadBalancerMetrics } from './load-balancer-metrics.js';
-import { describeValue, resolveMetricsOptions, type MetricsOptions } from './options.js';
-import { OutlierDetector, resolveOutlierOptions, type OutlierOptions } from './outlier-detector.js';
+import { resolveMetricsOptions } from './options.js';
+import { OutlierDetector } from './outlier-detector.js';
 import { SelfMetrics } from './self-metrics.js';
 import { ServiceMeshMetrics } from './service-mesh-metrics.js';
 
 export type { BalancerInstance, InstanceSnapshot } from './balancer-instance.js';
 export { BALANCER_STRATEGIES, type BalancerStrategy } from './balancer-strategies.js';
 export type { OutlierOptions } from './outlier-detector.js';
-
-export interface BalancerOptions extends MetricsOptions {
-  /** The service the instances belong to: the `service` label. */
-  readonly service: string;
-  /**
-   * The instances' URLs (`http:` or `https:`); each must be valid and of its own origin.
-   * @defaultValue none: `register()` them later
-   */
-  readonly instances?: readonly string[];
-  /**
-   * How an instance is chosen among those not ejected.
-   * @defaultValue `"round_robin"`
-   */
-  readonly strategy?: BalancerStrategy;
-  /**
-   * Outlier detection (consecutive failures eject an instance for a while), or `false` for none.
-   * @defaultValue `{ consecutiveFailures: 5, ejectionMs: 30000, maxEjectedPercent: 50 }`
-   */
-  readonly outlier?: OutlierOptions | false;
-  /**
-   * Time constant of the peak-EWMA latency that `p2c_ewma` balances on, in milliseconds.
-   * @defaultValue 10000
-   */
-  readonly latencyDecayMs?: number;
-  /**
-   * A monotonic clock in milliseconds, for ejections, latencies and durations (tests inject their own).
-   * @defaultValue `performance.now`
-   */
-  readonly now?: () => number;
-  /**
-   * Random numbers in [0, 1) for `random` and `p2c_ewma`.
-   * @defaultValue `Math.random`
-   */
-  readonly random?: () => number;
-}
+export type { BalancerOptions } from './balancer-options.js';
 
 /** One attempt sent through the balancer; end it exactly once (later calls are ignored). */
 export interface BalancerAttempt {
@@ -82,27 +49,6 @@ export interface Balancer {
   instances(): InstanceSnapshot[];
   /** Stops the timers that bring ejected instances back (the balancer still works, checking on each pick). */
   dispose(): void;
-}
-
-function checkFunction<T>(name: string, value: T | undefined, fallback: T): T {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'function') throw new TypeError(`${name} must be a function, got ${describeValue(value)}`);
-  return value;
-}
-
-function checkInstances(value: unknown): readonly string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new TypeError(`instances must be an array of URLs, got ${describeValue(value)}`);
-  const seen = new Set<string>();
-  value.forEach((url: unknown, i) => {
-    const origin = instanceOrigin(url);
-    if (origin === undefined) {
-      throw new TypeError(`instances[${i}] must be an http or https URL, got ${describeValue(url)}`);
-    }
-    if (seen.has(origin)) throw new TypeError(`instances[${i}] repeats the instance ${origin}`);
-    seen.add(origin);
-  });
-  return value as string[];
 }
 
 class Attempt implements BalancerAttempt {
@@ -143,34 +89,20 @@ class MeshBalancer implements Balancer {
   private disposed = false;
 
   constructor(options: BalancerOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`options must be an object, got ${describeValue(options)}`);
-    }
-    const { service, strategy = 'round_robin', latencyDecayMs = 10000 } = options;
-    if (typeof service !== 'string' || service === '') {
-      throw new TypeError(`service must be a non-empty string, got ${describeValue(service)}`);
-    }
-    if (!BALANCER_STRATEGIES.includes(strategy)) {
-      throw new TypeError(`strategy must be one of ${BALANCER_STRATEGIES.join(', ')}, got ${describeValue(strategy)}`);
-    }
-    if (typeof latencyDecayMs !== 'number' || !(latencyDecayMs > 0) || latencyDecayMs === Infinity) {
-      throw new TypeError(`latencyDecayMs must be a positive number, got ${describeValue(latencyDecayMs)}`);
-    }
-    const initial = checkInstances(options.instances);
-    this.outlier = new OutlierDetector(resolveOutlierOptions(options.outlier));
-    this.now = checkFunction('now', options.now, () => performance.now());
-    const random = checkFunction('random', options.random, Math.random);
+    const o = resolveBalancerOptions(options);
     const metrics = resolveMetricsOptions(options);
     this.self = new SelfMetrics(metrics);
     this.lb = new LoadBalancerMetrics(metrics);
     this.mesh = new ServiceMeshMetrics(metrics);
-    this.service = service;
-    this.strategy = strategy;
-    this.latencyDecayMs = latencyDecayMs;
-    this.choose = STRATEGIES[strategy];
-    this.ctx = { cursor: 0, random, now: this.now };
-    for (const url of initial) this.register(url);
-    this.mesh.updateHealthyInstances(service, this.available.length);
+    this.service = o.service;
+    this.strategy = o.strategy;
+    this.latencyDecayMs = o.latencyDecayMs;
+    this.outlier = new OutlierDetector(o.outlier);
+    this.now = o.now;
+    this.choose = STRATEGIES[o.strategy];
+    this.ctx = { cursor: 0, random: o.random, now: o.now };
+    for (const url of o.instances) this.register(url);
+    this.mesh.updateHealthyInstances(o.service, this.available.length);
   }
 
   pick(): BalancerInstance | undefined {
