@@ -74,14 +74,12 @@ async function answer(timeoutMs: number, headers: IncomingHttpHeaders): Promise<
     text = await aggregateClusterMetrics(timeoutMs);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `${message}\n` };
+    const plain = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
+    return { status: 503, headers: plain, body: `${message}\n` };
   }
-  if (!acceptsGzip(headers)) return { status: 200, headers: { 'Content-Type': PROMETHEUS_TEXT }, body: text };
-  return {
-    status: 200,
-    headers: { 'Content-Type': PROMETHEUS_TEXT, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' },
-    body: await gzipAsync(text),
-  };
+  const ok = { 'Content-Type': PROMETHEUS_TEXT, 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' };
+  if (!acceptsGzip(headers)) return { status: 200, headers: ok, body: text };
+  return { status: 200, headers: { ...ok, 'Content-Encoding': 'gzip' }, body: await gzipAsync(text) };
 }
 
 /**
@@ -90,6 +88,7 @@ async function answer(timeoutMs: number, headers: IncomingHttpHeaders): Promise<
  * aggregation (see `CLUSTER_AGGREGATION`). Each worker calls `clusterWorkerMetrics()` once. When a worker does not
  * answer within `timeoutMs`, the scrape gets `503` with a one-line reason instead of a partial sum (a missing
  * worker would make counters go backwards); Prometheus marks that one scrape failed and the next one recovers.
+ * It checks no token: serve it on an internal port, or put your own auth middleware in front of it.
  */
 export function clusterMetricsHandler(
   options: ClusterMetricsHandlerOptions = {},
