@@ -88,7 +88,7 @@ function inboundBlock(report: StatReport): string {
 
 /** The whole view as text, in the spirit of `linkerd viz stat`. */
 export function renderReport(report: StatReport): string {
-  const window = report.windowSeconds > 0 ? `${report.windowSeconds.toFixed(1)} s window` : 'first scrape, no rates yet';
+  const window = report.windowSeconds > 0 ? `${report.windowSeconds.toFixed(1)} s window` : 'no rates yet (they need two successful scrapes)';
   const up = report.endpoints.filter((e) => e.up).length;
   const parts = [
     `mesh-metrics stat · ${report.at.slice(11, 19)} UTC · ${window} · ${up}/${report.endpoints.length} endpoints up`,
