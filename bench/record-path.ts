@@ -31,7 +31,7 @@ export async function recordPath(config: BenchConfig): Promise<SuiteResult> {
         ratio: kit / prom,
         target: '<= 0.5x',
         met: kit / prom <= 0.5,
-        rounds: { kit: ns[`kit:${name}`] ?? [], prom: ns[`prom:${name}`] ?? [] },
+        rounds: { prom: ns[`prom:${name}`] ?? [], kit: ns[`kit:${name}`] ?? [] },
       };
     });
     return {

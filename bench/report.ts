@@ -24,7 +24,7 @@ export interface Row {
   readonly target: string;
   /** undefined for a context-only figure. */
   readonly met: boolean | undefined;
-  /** Raw per-round values, for the JSON results. */
+  /** Raw per-round values, baseline's first, then the candidate's (rounds are paired by index). */
   readonly rounds?: Readonly<Record<string, readonly number[]>>;
 }
 
@@ -45,6 +45,8 @@ export interface Machine {
   readonly os: string;
   readonly loadGenerator: string;
   readonly pinning: string;
+  /** 1-minute load average when the run started and when it ended (other work on the machine skews the numbers). */
+  readonly loadAverage: readonly [start: number, end: number];
 }
 
 export interface Report {
@@ -72,14 +74,22 @@ function verdict(row: Row): string {
   return row.met ? '**met**' : '**missed**';
 }
 
+/** The lowest and highest ratio of one round's candidate to the same round's baseline. */
+function spread(r: Row): string {
+  const [base, cand] = Object.values(r.rounds ?? {});
+  if (base === undefined || cand === undefined || base.length !== cand.length || base.length === 0) return '';
+  const ratios = cand.map((c, i) => c / (base[i] as number));
+  return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+}
+
 function table(rows: readonly Row[]): string[] {
   const out = [
-    '| Comparison | Unit | Baseline (median) | Candidate (median) | Ratio | Target | Result |',
-    '|---|---|---:|---:|---:|---|---|',
+    '| Comparison | Unit | Baseline (median) | Candidate (median) | Ratio of medians | Per-round ratios | Target | Result |',
+    '|---|---|---:|---:|---:|---:|---|---|',
   ];
   for (const r of rows) {
     out.push(
-      `| ${r.subject} | ${r.metric} | ${fmt(r.baseline)} | ${fmt(r.candidate)} | ${r.ratio.toFixed(3)}x | ${r.target || '—'} | ${verdict(r)} |`,
+      `| ${r.subject} | ${r.metric} | ${fmt(r.baseline)} | ${fmt(r.candidate)} | ${r.ratio.toFixed(3)}x | ${spread(r)} | ${r.target || '—'} | ${verdict(r)} |`,
     );
   }
   return out;
@@ -107,6 +117,8 @@ export function markdown(report: Report): string {
     `- OS: ${m.os}`,
     `- Load generator: ${m.loadGenerator}`,
     `- Pinning: ${m.pinning}`,
+    `- Load average (1 min) at start / end of the run: ${m.loadAverage[0].toFixed(2)} / ${m.loadAverage[1].toFixed(2)}` +
+      (Math.max(...m.loadAverage) > m.nproc / 2 ? ' — **other work was running on the machine; expect noise**' : ''),
     '',
   ];
   for (const suite of suites) {

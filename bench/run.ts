@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, release, type } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, type } from 'node:os';
 import { cores, haveTaskset } from './child.js';
 import { haveWrk } from './load.js';
 import { markdown, type BenchConfig, type Machine, type Row, type SuiteResult } from './report.js';
@@ -40,7 +40,7 @@ function cpuModel(): string {
   return cpus()[0]?.model ?? 'unknown';
 }
 
-function machine(): Machine {
+function machine(loadAtStart: number): Machine {
   const c = cores();
   const wrk = haveWrk() ? spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.split(' Copyright')[0] : undefined;
   return {
@@ -53,6 +53,7 @@ function machine(): Machine {
       c.measured === undefined
         ? `none (${haveTaskset() ? 'one core' : 'taskset not available'})`
         : `measured process on core ${c.measured}, load generator on core ${c.load} (taskset)`,
+    loadAverage: [loadAtStart, loadavg()[0] as number],
   };
 }
 
@@ -64,6 +65,7 @@ function pinSelf(): void {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const loadAtStart = loadavg()[0] as number;
   pinSelf();
   const quick = process.argv.includes('--quick');
   const config: BenchConfig = {
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
   }
   const report = {
     date: new Date().toISOString(),
-    machine: machine(),
+    machine: machine(loadAtStart),
     config,
     commands,
     rows,
