@@ -47,6 +47,8 @@ export interface ExpressRequestLike extends IncomingMessage {
 interface Match {
   readonly path: string;
   readonly params: Record<string, unknown>;
+  /** The alternative that matched, from router >= 2.3. */
+  readonly pattern?: unknown;
 }
 
 const MAX_DEPTH = 32;
@@ -121,13 +123,44 @@ function chainsTo(router: RouterLike, route: object): LayerLike[][] {
   return out;
 }
 
-/** A layer's mount pattern when the layer keeps it (Express 5), else `undefined`. */
+/** The end of an Express 4 mount RegExp: `\/?(?=\/|$)`, `\/?$` or `(?=\/|$)`. */
+const EXPRESS4_END = /(?:\\\/\?)?(?:\(\?=\\\/\|\$\)|\$)$/;
+/** One plain Express 4 parameter, `(?:\/([^\/]+?))`, optional when followed by `?`. */
+const EXPRESS4_PARAM = /\(\?:\\\/\(\[\^\\?\/\]\+\?\)\)(\?)?/g;
+const REGEXP_SYNTAX = /[\\()[\]{}*+?|^$]/;
+
+/**
+ * Reads an Express 4 layer's pattern back from its RegExp (path-to-regexp 0.1 output) for the plain forms:
+ * literal segments and `/:name` or `/:name?` parameters. Anything else gives `undefined`.
+ */
+function express4Template(layer: LayerLike): string | undefined {
+  const re = (layer as { regexp?: unknown }).regexp;
+  const keys = (layer as { keys?: unknown }).keys;
+  if (!(re instanceof RegExp) || !Array.isArray(keys) || !re.source.startsWith('^')) return undefined;
+  let i = 0;
+  let ok = true;
+  const text = re.source
+    .slice(1)
+    .replace(EXPRESS4_END, '')
+    .replace(EXPRESS4_PARAM, (_m, optional: string | undefined) => {
+      const name = (keys[i++] as { name?: unknown } | undefined)?.name;
+      if (typeof name !== 'string') ok = false;
+      return `/:${String(name)}${optional ?? ''}`;
+    })
+    .replace(/\\([/.-])/g, '$1');
+  if (!ok || i !== keys.length || REGEXP_SYNTAX.test(text.replace(/\/:\w+\??/g, ''))) return undefined;
+  return trimSlash(text);
+}
+
+/** A layer's mount pattern when it can be known without a request (Express 5, plain Express 4), else `undefined`. */
 function staticTemplate(layer: LayerLike): string | undefined {
   const known = layerTemplates.get(layer);
   if (known !== undefined) return known;
   let t: string | undefined;
+  if (Array.isArray(layer.rawPath)) return undefined; // which alternative matched is known per request
   if (layer.rawPath !== undefined) t = trimSlash(patternText(layer.rawPath));
   else if (layer.slash === true || layer.regexp?.fast_slash === true) t = '';
+  else t = express4Template(layer);
   if (t !== undefined) layerTemplates.set(layer, t);
   return t;
 }
@@ -143,8 +176,8 @@ function matchLayer(layer: LayerLike, path: string): Match | undefined {
   }
   if (r === true) return { path: typeof layer.path === 'string' ? layer.path : '', params: layer.params ?? {} };
   if (typeof r === 'object' && r !== null) {
-    const m = r as { path?: unknown; params?: Record<string, unknown> };
-    return { path: typeof m.path === 'string' ? m.path : '', params: m.params ?? {} };
+    const m = r as { path?: unknown; params?: Record<string, unknown>; pattern?: unknown };
+    return { path: typeof m.path === 'string' ? m.path : '', params: m.params ?? {}, pattern: m.pattern };
   }
   return undefined;
 }
@@ -184,10 +217,34 @@ function probeTemplate(layer: LayerLike, path: string, m: Match): { template: st
     }
     if (typeof value !== 'string') return undefined;
     const j = segmentOf(layer, name, value, segs, out, rest);
-    if (j < 0) return undefined;
-    out[j] = `:${name}`;
+    if (j >= 0) out[j] = `:${name}`;
+    else if (!markPartial(layer, name, value, segs, out, rest)) return undefined;
   }
-  return { template: trimSlash(out.join('/')), stable };
+  return { template: trimSlash(out.filter((seg, i) => seg !== '*' || out[i - 1] !== '*').join('/')), stable };
+}
+
+/**
+ * A parameter sharing its segment with other text (`/:name.:ext`) or spanning segments: each segment holding part of
+ * it, as the matcher confirms when that part is swapped for a probe, becomes `*`.
+ */
+function markPartial(layer: LayerLike, name: string, value: string, segs: string[], out: string[], rest: string): boolean {
+  let marked = false;
+  for (const part of value.split('/')) {
+    if (part === '') continue;
+    for (let j = 1; j < segs.length; j++) {
+      const seg = decode(segs[j] as string);
+      if ((out[j] !== segs[j] && out[j] !== '*') || !seg.includes(part)) continue;
+      const probe = [...segs];
+      probe[j] = encodeURIComponent(seg.replace(part, PROBE));
+      const got = matchLayer(layer, probe.join('/') + rest)?.params[name];
+      if (typeof got === 'string' && got.includes(PROBE)) {
+        out[j] = '*';
+        marked = true;
+        break;
+      }
+    }
+  }
+  return marked;
 }
 
 /** Walks one chain over the request's path; the mount patterns, or `undefined` when the chain does not apply. */
@@ -198,6 +255,7 @@ function walk(chain: readonly LayerLike[], path: string): string[] | undefined {
     const m = matchLayer(layer, rest);
     if (m === undefined) return undefined;
     let t = staticTemplate(layer);
+    if (t === undefined && typeof m.pattern === 'string') t = trimSlash(m.pattern);
     if (t === undefined) {
       const p = probeTemplate(layer, rest, m);
       if (p === undefined) return undefined;

@@ -86,6 +86,33 @@ function trafficApp(express: Express, registry: Registry): ReturnType<Express> {
   return app;
 }
 
+interface LayerInternals {
+  rawPath?: unknown;
+  handle?: { stack?: LayerInternals[] };
+  match(path: string): unknown;
+}
+
+/** Makes an app's layers look like an older router's: no stored pattern, no `pattern` in match results. */
+function forgetPatterns(app: ReturnType<Express>): void {
+  const root = ((app as unknown as { _router?: unknown })._router ?? app.router) as { stack: LayerInternals[] };
+  const visit = (stack: LayerInternals[]): void => {
+    for (const layer of stack) {
+      if (layer.rawPath !== undefined) {
+        delete layer.rawPath;
+        const match = layer.match.bind(layer);
+        layer.match = (path) => {
+          const m = match(path);
+          if (typeof m !== 'object' || m === null) return m;
+          const { pattern: _unused, ...rest } = m as Record<string, unknown>;
+          return rest;
+        };
+      }
+      if (Array.isArray(layer.handle?.stack)) visit(layer.handle.stack);
+    }
+  };
+  visit(root.stack);
+}
+
 for (const [major, express] of majors) {
   describe(`meshMetrics on ${major}`, () => {
     describe('mixed traffic', () => {
@@ -180,6 +207,25 @@ for (const [major, express] of majors) {
         const r = express.Router();
         r.get('/x', ok);
         const keys = await routeOf((app) => app.use('/:org/repos/:repo', r), '/repos/repos/repos/x');
+        expect(keys).to.deep.equal([inboundKey('s', 'GET', '/:org/repos/:repo/x', 200)]);
+      });
+
+      it('reads a mount pattern back from a concrete match when the router keeps only a RegExp', async () => {
+        const r = express.Router();
+        r.get('/x', ok);
+        const keys = await routeOf((app) => app.use('/:org/repos/:repo/:name.:ext', r), '/repos/repos/repos/a.b/x');
+        // Express 5 keeps the pattern; Express 4's RegExp for `:name.:ext` is recovered as one `*` segment.
+        const template = major === 'Express 5' ? '/:org/repos/:repo/:name.:ext/x' : '/:org/repos/:repo/*/x';
+        expect(keys).to.deep.equal([inboundKey('s', 'GET', template, 200)]);
+      });
+
+      it('recovers mount patterns when the layers keep none (as routers before 2.3 do)', async () => {
+        const r = express.Router();
+        r.get('/x', ok);
+        const keys = await routeOf((app) => {
+          app.use('/:org/repos/:repo', r);
+          forgetPatterns(app);
+        }, '/repos/repos/repos/x');
         expect(keys).to.deep.equal([inboundKey('s', 'GET', '/:org/repos/:repo/x', 200)]);
       });
 
