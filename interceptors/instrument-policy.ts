@@ -144,7 +144,10 @@ class Instrumented implements InstrumentedPolicy {
     const record = new CallRecord(core, this.operation, signal);
     let value: unknown;
     try {
-      value = await runChain(core.chain, (context) => fn(record.context(context)), signal, record);
+      // A signal of its own per call: cockatiel's policies otherwise hang every call's listeners on one shared
+      // never-aborted signal, and more than ten calls in flight make Node warn of a listener leak.
+      const callSignal = signal ?? new AbortController().signal;
+      value = await runChain(core.chain, (context) => fn(record.context(context)), callSignal, record);
     } catch (error) {
       record.finish(!failed(core, error, true), error);
       throw error;

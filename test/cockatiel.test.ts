@@ -255,6 +255,23 @@ for (const [major, c, passModule] of MAJORS) {
         expect(policyListenerCount(p)).to.equal(0);
       });
 
+      it('gives each call without a signal its own, so 50 calls in flight raise no listener-leak warning', async () => {
+        const warnings: string[] = [];
+        const onWarning = (w: Error) => warnings.push(w.name);
+        process.on('warning', onWarning);
+        try {
+          const p = mesh({ service: 'users', operation: 'slow', timeoutMs: 1000, retry: fast });
+          const results = await Promise.all(Array.from({ length: 50 }, (_, i) => p.execute(() => sleep(10).then(() => i))));
+          expect(results.reduce((a, b) => a + b, 0)).to.equal(1225);
+          await sleep(5);
+          expect(warnings).to.deep.equal([]);
+          expect(await sample(registry, calls('slow', 'success'))).to.equal(50);
+          p.dispose();
+        } finally {
+          process.off('warning', onWarning);
+        }
+      });
+
       it('rejects bad arguments with a TypeError naming the value', () => {
         expect(() => instrumentPolicy({} as never, { service: 'users' })).to.throw(TypeError, /policy/);
         expect(() => instrumentPolicy(c.noop, { service: '' })).to.throw(TypeError, /service.*""/);
