@@ -72,6 +72,15 @@ async function send(target: string, count: number, headers: Record<string, strin
   }
 }
 
+/** Waits until every target's last scrape started after `time` (ms since the epoch; a little after the requests). */
+async function scrapedAfter(p: PrometheusServer, time: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, Math.max(0, time - Date.now())));
+  await until('a scrape of every replica after the traffic', async () => {
+    const { activeTargets } = await p.api<Targets>('targets');
+    return activeTargets.every((t) => Date.parse(t.lastScrape) > time) ? true : undefined;
+  });
+}
+
 type Targets = { activeTargets: { scrapeUrl: string; health: string; lastScrape: string; labels: Record<string, string> }[] };
 
 if (!havePrometheus()) {
@@ -118,15 +127,13 @@ if (!havePrometheus()) {
 
     it('sums the requests of three replicas to exactly what was sent, one scrape after the traffic', async () => {
       const p = prometheus as PrometheusServer;
+      // One request each first, scraped, so that every series has a sample before the bulk (rate() needs two).
       await send(replicas[0]!.target, 1, { traceparent: TRACEPARENT });
-      await Promise.all(replicas.map((r, i) => send(r.target, PER_REPLICA[i]! - (i === 0 ? 1 : 0))));
-      await new Promise((r) => setTimeout(r, 20));
-      const sentAt = Date.now();
+      await Promise.all(replicas.slice(1).map((r) => send(r.target, 1)));
+      await scrapedAfter(p, Date.now() + 20);
+      await Promise.all(replicas.map((r, i) => send(r.target, PER_REPLICA[i]! - 1)));
       // Within one scrape interval every replica has been scraped again, after the last request.
-      await until('a scrape of every replica after the traffic', async () => {
-        const { activeTargets } = await p.api<Targets>('targets');
-        return activeTargets.every((t) => Date.parse(t.lastScrape) > sentAt) ? true : undefined;
-      });
+      await scrapedAfter(p, Date.now() + 20);
       const [sum] = await p.query(`sum(mesh_http_server_request_duration_seconds_count{service="${SERVICE}"})`);
       expect(Number(sum?.value[1])).to.equal(SENT);
       const perReplica = await p.query(`mesh_http_server_request_duration_seconds_count{service="${SERVICE}"}`);
