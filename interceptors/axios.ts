@@ -127,6 +127,7 @@ class AxiosInstrumentation {
     if (!balanced) return adapter(signal === undefined ? config : { ...config, signal });
     const attempt = this.start();
     if (attempt === undefined) throw noInstanceError(this.service);
+    if (this.traceOf !== undefined) attempt.traceId = this.traceOf(config.headers?.get?.('traceparent'));
     let response: AxiosResponse;
     try {
       const attemptConfig: InternalAxiosRequestConfig = { ...config, baseURL: attempt.instance.url };

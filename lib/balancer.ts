@@ -18,6 +18,8 @@ export type { BalancerOptions } from './balancer-options.js';
 /** One attempt sent through the balancer; end it exactly once (later calls are ignored). */
 export interface BalancerAttempt {
   readonly instance: BalancerInstance;
+  /** The trace this attempt belongs to: its duration's exemplar (only an OpenMetrics registry shows it). */
+  traceId?: string | undefined;
   /** The attempt succeeded. */
   succeed(): void;
   /**
@@ -53,6 +55,7 @@ export interface Balancer {
 
 class Attempt implements BalancerAttempt {
   private done = false;
+  traceId: string | undefined;
   constructor(
     private readonly balancer: MeshBalancer,
     readonly instance: InstanceRecord,
@@ -140,7 +143,7 @@ class MeshBalancer implements Balancer {
       const ms = Math.max(0, now - attempt.startedAt);
       r.inFlight = Math.max(0, r.inFlight - 1);
       this.lb.updateActiveConnections(this.service, r.origin, r.inFlight);
-      this.lb.observeRequestDuration(this.service, r.origin, ms / 1000);
+      this.lb.observeRequestDuration(this.service, r.origin, ms / 1000, attempt.traceId);
       if (!success) {
         r.failures++;
         this.lb.recordError(this.service, error);

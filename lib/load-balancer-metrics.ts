@@ -5,6 +5,7 @@ import type { HistogramFamily } from './histogram.js';
 import { resolveMetricsOptions, type MetricsOptions } from './options.js';
 import { counterFamily, gaugeFamily, histogramFamily } from './registration.js';
 import { SelfMetrics } from './self-metrics.js';
+import { observeTraced } from './trace-context.js';
 
 /** Per-instance metrics of a client-side load balancer. Every method is safe to call with any input. */
 export class LoadBalancerMetrics {
@@ -68,9 +69,10 @@ export class LoadBalancerMetrics {
     }
   }
 
-  observeRequestDuration(service: string, instance: string, seconds: number): void {
+  /** `traceId`, when given, becomes the duration's `{trace_id}` exemplar (shown by an OpenMetrics registry). */
+  observeRequestDuration(service: string, instance: string, seconds: number, traceId?: string): void {
     try {
-      this.requestDurationSeconds.labels(service, instance).observe(seconds);
+      observeTraced(this.requestDurationSeconds.labels(service, instance), seconds, traceId);
     } catch {
       this.self.internal();
     }

@@ -14,6 +14,7 @@ import { metricsHandler } from '../middleware/metrics-handler.js';
 import { Registry } from 'prom-client';
 import { instrumentAxios } from '../interceptors/axios.js';
 import { meshPolicy } from '../interceptors/mesh-policy.js';
+import { createBalancer } from '../lib/balancer.js';
 import { histogramFamily } from '../lib/registration.js';
 import { resolveMetricsOptions } from '../lib/options.js';
 import { SelfMetrics } from '../lib/self-metrics.js';
@@ -186,7 +187,7 @@ describe('trace context for exemplars', () => {
         await request(app).get('/users/1').set('traceparent', TRACEPARENT).expect(200);
         await request(app).get('/users/2').set('traceparent', `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`).expect(200);
         await request(app).get('/users/3').expect(200);
-        const res = await request(app).get('/metrics').expect(200);
+        const res = await request(app).get('/metrics').set('Accept', 'application/openmetrics-text; version=1.0.0').expect(200);
         expect(res.headers['content-type']).to.match(/^application\/openmetrics-text/);
         expectInboundExemplar(res.text, '/users/:id');
       });
@@ -247,6 +248,17 @@ describe('trace context for exemplars', () => {
       expect(lines[0]).to.match(
         new RegExp(`^mesh_call_duration_seconds_bucket\\{service="users",operation="get_user",le="[^"]+"\\} [12] # \\{trace_id="${TRACE_ID}"\\} `),
       );
+    });
+
+    it('each balanced attempt carries the trace on mesh_lb_request_duration_seconds of its instance', async () => {
+      const registry = openMetricsRegistry();
+      const balancer = createBalancer({ service: 'users', instances: [url], strategy: 'round_robin', registry });
+      const client = instrumentAxios(axios.create(), { service: 'users', registry, balancer });
+      await client.get('/users/1', { headers: { traceparent: TRACEPARENT } });
+      const lines = exemplarLines(await registry.metrics(), 'mesh_lb_request_duration_seconds');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(new RegExp(`^mesh_lb_request_duration_seconds_bucket\\{service="users",instance="${url}",le="[^"]+"\\} 1 # \\{trace_id="${TRACE_ID}"\\} `));
+      expect(exemplarLines(await registry.metrics(), 'mesh_call_duration_seconds')).to.have.length(1);
     });
 
     it('a call through meshPolicy takes the active span\'s trace id', async () => {
