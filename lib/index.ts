@@ -16,3 +16,4 @@ export * from './balancer.js';
 export * from './instance-origin.js';
 export * from './http-server-metrics.js';
 export * from './render.js';
+export * from './openmetrics-text.js';

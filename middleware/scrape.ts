@@ -1,14 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
+import { openMetricsToText } from '../lib/openmetrics-text.js';
 import { renderMetrics, renderMetricsGzipped } from '../lib/render.js';
+
+const gzipAsync = promisify(gzip);
 
 /** Options of every scrape handler: `metricsHandler()`, `koaMetricsHandler()` and `serveMetrics()`. */
 export interface ScrapeOptions {
   /**
-   * The registry to expose. Its content type decides the format: a registry set to OpenMetrics
-   * (`registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)`) is served as OpenMetrics, exemplars included.
+   * The registry to expose. A registry set to OpenMetrics (`registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)`)
+   * answers OpenMetrics, exemplars included, to scrapes that ask for `application/openmetrics-text` (Prometheus does)
+   * and the text format 0.0.4 to the others; a text registry always answers text.
    * @defaultValue prom-client's global `register`
    */
   readonly registry?: Registry<RegistryContentType>;
@@ -42,6 +48,10 @@ export interface ScrapeReply {
 export type Scraper = (req: IncomingMessage) => Promise<ScrapeReply>;
 
 const TEXT = 'text/plain; charset=utf-8';
+/** The media type of OpenMetrics; prom-client's content type for it adds the version and charset. */
+const OPENMETRICS_TYPE = 'application/openmetrics-text';
+const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 const BEARER = /^bearer[ \t]+/i;
 const TOKEN = /^[\x21-\x7e]+$/;
 
@@ -53,6 +63,19 @@ const UNAUTHORIZED = plain(401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer' }
 const FORBIDDEN = plain(403, 'Forbidden');
 const AUTHORIZE_FAILED = plain(500, 'mesh-metrics: the authorize check failed');
 const COLLECT_FAILED = plain(500, 'mesh-metrics: collecting metrics failed');
+
+/** Whether `Accept` lists `application/openmetrics-text` (with a q above 0): the scrape asks for OpenMetrics. */
+export function acceptsOpenMetrics(headers: IncomingHttpHeaders): boolean {
+  const header = headers.accept;
+  if (typeof header !== 'string') return false;
+  for (const part of header.split(',')) {
+    const [type = '', ...params] = part.split(';');
+    if (type.trim().toLowerCase() !== OPENMETRICS_TYPE) continue;
+    const q = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
 
 /** Whether `Accept-Encoding` admits gzip (a `gzip` or `*` coding whose q is not 0). */
 export function acceptsGzip(headers: IncomingHttpHeaders): boolean {
@@ -118,6 +141,10 @@ export function createScraper(options: ScrapeOptions = {}): Scraper {
         return AUTHORIZE_FAILED;
       }
     }
+    // An OpenMetrics registry answers a scrape that did not ask for OpenMetrics (curl, text-only scrapers) in text.
+    if ((registry.contentType as string) === OPENMETRICS && !acceptsOpenMetrics(req.headers)) {
+      return textFromOpenMetrics(registry, compress && acceptsGzip(req.headers), compress);
+    }
     // Gzip while rendering (renderMetricsGzipped): compressing the finished text in one go blocked the event loop
     // for over 100 ms on a 10,000-series scrape (see BENCHMARKS.md).
     const gzipped = compress && acceptsGzip(req.headers);
@@ -129,11 +156,36 @@ export function createScraper(options: ScrapeOptions = {}): Scraper {
       return COLLECT_FAILED;
     }
     const headers: Record<string, string> = { 'Content-Type': contentType, 'Cache-Control': 'no-store' };
-    if (!compress) return { status: 200, headers, body };
-    headers['Vary'] = 'Accept-Encoding';
+    if ((contentType as string) === OPENMETRICS) headers['Vary'] = compress ? 'Accept, Accept-Encoding' : 'Accept';
+    else if (compress) headers['Vary'] = 'Accept-Encoding';
     if (!gzipped) return { status: 200, headers, body };
     return { status: 200, headers: { ...headers, 'Content-Encoding': 'gzip' }, body };
   };
+}
+
+/** The text format 0.0.4 rendering of an OpenMetrics registry. */
+async function textFromOpenMetrics(
+  registry: Registry<RegistryContentType>,
+  gzipped: boolean,
+  compress: boolean,
+): Promise<ScrapeReply> {
+  let body: string;
+  try {
+    body = openMetricsToText((await renderMetrics(registry)).body);
+  } catch {
+    return COLLECT_FAILED;
+  }
+  const headers: Record<string, string> = {
+    'Content-Type': TEXT_FORMAT,
+    'Cache-Control': 'no-store',
+    Vary: compress ? 'Accept, Accept-Encoding' : 'Accept',
+  };
+  if (!gzipped) return { status: 200, headers, body };
+  try {
+    return { status: 200, headers: { ...headers, 'Content-Encoding': 'gzip' }, body: await gzipAsync(body) };
+  } catch {
+    return { status: 200, headers, body };
+  }
 }
 
 /** Writes a reply with Node's own response API (works under Express 4 and 5 and a bare `http.Server`). */

@@ -91,6 +91,7 @@ function filledRegistry(openMetrics = false): Registry {
   const m = new HttpServerMetrics(resolveMetricsOptions({ registry }));
   m.requestDuration.labels('svc', 'GET', '/users/:id', 200).observe(0.02);
   m.requestDuration.labels('svc', 'GET', '/say/"hi"', 500).observe(1.5);
+  m.requestDuration.labels('svc', 'POST', '/orders # {x}', 201).observeWithExemplar(0.3, { trace_id: 'abc123' });
   m.requestsInFlight.labels('svc').set(0);
   return registry;
 }
@@ -206,6 +207,32 @@ for (const [name, frontEnd] of frontEnds) {
       const text = gunzipSync(reply.body).toString('utf8');
       expect(text).to.equal(await registry.metrics());
       expect(text.endsWith('# EOF\n')).to.equal(true);
+      expect(text).to.contain(' # {trace_id="abc123"} 0.3 ');
+    });
+
+    it('answers the text format from an OpenMetrics registry when the scrape does not ask for OpenMetrics', async () => {
+      const registry = filledRegistry(true);
+      const url = await start({ registry });
+      const twin = await filledRegistry().metrics(); // the same metrics in a text registry
+      const asks: Record<string, string>[] = [{}, { Accept: 'text/plain;version=0.0.4' }, { Accept: 'application/openmetrics-text;q=0' }];
+      for (const headers of asks) {
+        const reply = await raw(url, headers);
+        expect(reply.status).to.equal(200);
+        expect(reply.headers['content-type']).to.equal('text/plain; version=0.0.4; charset=utf-8');
+        expect(reply.body.toString('utf8')).to.equal(twin);
+      }
+      const zipped = await raw(url, { 'Accept-Encoding': 'gzip' });
+      expect(zipped.headers['content-encoding']).to.equal('gzip');
+      expect(gunzipSync(zipped.body).toString('utf8')).to.equal(twin);
+      expect(promtoolProblems(twin)).to.deep.equal([]);
+    });
+
+    it('answers the text format from a text registry even when OpenMetrics is asked', async () => {
+      const registry = filledRegistry();
+      const url = await start({ registry });
+      const reply = await raw(url, { Accept: 'application/openmetrics-text;version=1.0.0' });
+      expect(reply.headers['content-type']).to.equal('text/plain; version=0.0.4; charset=utf-8');
+      expect(reply.body.toString('utf8')).to.equal(await registry.metrics());
     });
   });
 }
