@@ -6,6 +6,8 @@ import type { HistogramSeries } from './histogram.js';
 /** OpenMetrics caps an exemplar's label names and values, together, at this many characters. */
 export const EXEMPLAR_MAX_CHARACTERS = 128;
 
+const HEX2 = /^[0-9a-f]{2}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
@@ -22,13 +24,13 @@ export function traceIdFromTraceparent(header: unknown): string | undefined {
   const h = header.trim();
   if (h.length < 55 || h[2] !== '-' || h[35] !== '-' || h[52] !== '-') return undefined;
   const version = h.slice(0, 2);
-  if (!/^[0-9a-f]{2}$/.test(version) || version === 'ff') return undefined;
+  if (!HEX2.test(version) || version === 'ff') return undefined;
   if (version === '00' ? h.length !== 55 : h.length > 55 && h[55] !== '-') return undefined;
   const traceId = h.slice(3, 35);
   const parentId = h.slice(36, 52);
   const flags = h.slice(53, 55);
   if (!HEX32.test(traceId) || traceId === ZERO_TRACE) return undefined;
-  if (!/^[0-9a-f]{16}$/.test(parentId) || parentId === ZERO_SPAN || !/^[0-9a-f]{2}$/.test(flags)) return undefined;
+  if (!HEX16.test(parentId) || parentId === ZERO_SPAN || !HEX2.test(flags)) return undefined;
   return (parseInt(flags, 16) & SAMPLED) === SAMPLED ? traceId : undefined;
 }
 
