@@ -34,7 +34,7 @@ export function traceIdFromTraceparent(header: unknown): string | undefined {
   return (parseInt(flags, 16) & SAMPLED) === SAMPLED ? traceId : undefined;
 }
 
-/** What the kit uses of `@opentelemetry/api`, an optional peer loaded on first need. */
+/** What the kit uses of `@opentelemetry/api`, an optional package (not a dependency) loaded on first need. */
 interface OtelApi {
   trace: { getActiveSpan(): { spanContext(): { traceId: string; spanId: string; traceFlags: number } } | undefined };
   isSpanContextValid(context: { traceId: string; spanId: string; traceFlags: number }): boolean;
