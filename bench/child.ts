@@ -17,11 +17,21 @@ export function haveTaskset(): boolean {
   return tasksetChecked;
 }
 
-/** Measured process on the last core, load generator on the first; no pinning on one core or without taskset. */
-export function cores(): Cores {
-  const n = availableParallelism();
-  if (n < 2 || !haveTaskset()) return { measured: undefined, load: undefined };
-  return { measured: n - 1, load: 0 };
+let decided: (Cores & { readonly nproc: number }) | undefined;
+
+/**
+ * Measured process on the last core, load generator on the first; no pinning on one core or without taskset.
+ * Decided on the first call (before the orchestrator pins itself, which would shrink what it sees to one core).
+ */
+export function cores(): Cores & { readonly nproc: number } {
+  if (decided === undefined) {
+    const nproc = availableParallelism();
+    decided =
+      nproc < 2 || !haveTaskset()
+        ? { nproc, measured: undefined, load: undefined }
+        : { nproc, measured: nproc - 1, load: 0 };
+  }
+  return decided;
 }
 
 /** `[command, args]` that runs `command args` pinned to `core` when one is given. */

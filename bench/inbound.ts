@@ -1,6 +1,6 @@
 import { commandLine, cores, pinned, script, Worker } from './child.js';
 import { load, loadCommand, type LoadResult } from './load.js';
-import type { BenchConfig, Row, SuiteResult } from './report.js';
+import { profileArgs, type BenchConfig, type Row, type SuiteResult } from './report.js';
 import { median, rotate } from './stats.js';
 
 /** One server variant: a worker script run with `args`, e.g. `express-server.js bare`. */
@@ -74,7 +74,8 @@ export async function inbound(spec: InboundSpec, config: BenchConfig): Promise<S
   try {
     for (const v of spec.variants) {
       const file = script(v.script);
-      workers.set(v.name, await Worker.start(file, v.args, core));
+      const tag = `${spec.suite.toLowerCase().replace(/\W+/g, '-')}-${v.name}`;
+      workers.set(v.name, await Worker.start(file, v.args, core, profileArgs(config, tag)));
       const [cmd, args] = pinned(core, process.execPath, [file, ...v.args]);
       commands.push(`${commandLine(cmd, args)}   # ${v.label}`);
     }

@@ -1,5 +1,5 @@
 import { commandLine, cores, pinned, script, Worker } from './child.js';
-import type { BenchConfig, Row, SuiteResult } from './report.js';
+import { profileArgs, type BenchConfig, type Row, type SuiteResult } from './report.js';
 import { median, rotate } from './stats.js';
 
 interface LoadReply {
@@ -55,7 +55,7 @@ export async function outbound(config: BenchConfig): Promise<SuiteResult> {
   try {
     const urls = (upstream.info.ports as number[]).map((p) => `http://127.0.0.1:${p}`).join(',');
     for (const v of VARIANTS) {
-      clients.set(v.name, await Worker.start(clientFile, [v.name, urls], c.measured));
+      clients.set(v.name, await Worker.start(clientFile, [v.name, urls], c.measured, profileArgs(config, `outbound-${v.name}`)));
       commands.push(`${commandLine(...pinned(c.measured, process.execPath, [clientFile, v.name, urls]))}   # ${v.label}, ${CONCURRENCY} concurrent calls`);
     }
     const run = (name: string, seconds: number) =>

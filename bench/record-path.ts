@@ -1,5 +1,5 @@
 import { commandLine, cores, pinned, script, Worker } from './child.js';
-import type { BenchConfig, SuiteResult } from './report.js';
+import { profileArgs, type BenchConfig, type SuiteResult } from './report.js';
 import { median } from './stats.js';
 
 const NAMES = ['recordRequest', 'observeRequestDuration', 'recordCallSuccess'] as const;
@@ -12,7 +12,7 @@ const PROM_EQUIVALENT: Record<(typeof NAMES)[number], string> = {
 /** Record path: each kit call vs prom-client's labelled equivalent, ns per call; target <= 0.5x. */
 export async function recordPath(config: BenchConfig): Promise<SuiteResult> {
   const file = script('./workers/record-path.js');
-  const worker = await Worker.start(file, [], cores().measured);
+  const worker = await Worker.start(file, [], cores().measured, profileArgs(config, 'record-path'));
   const [cmd, args] = pinned(cores().measured, process.execPath, [file]);
   try {
     const ns = await worker.request<Record<string, number[]>>('measure', {

@@ -7,6 +7,13 @@ export interface BenchConfig {
   readonly connections: number;
   /** Shorter runs, for checking the harness (numbers not for publication). */
   readonly quick: boolean;
+  /** With `--profile`: where the measured processes write their `node --cpu-prof` profiles. */
+  readonly profileDir: string | undefined;
+}
+
+/** Node options for a measured process: `--cpu-prof` into `<profileDir>/<name>` when profiling. */
+export function profileArgs(config: BenchConfig, name: string): string[] {
+  return config.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${config.profileDir}/${name}`];
 }
 
 /** One compared figure: a candidate's median against a baseline's, over interleaved rounds. */

@@ -1,11 +1,13 @@
 /**
  * `npm run bench`: every suite in turn, then BENCHMARKS.md and bench/results.json.
  * Options: --quick (short runs, to check the harness), --only=record,scrape,express,koa,outbound,
- * --rounds=N (default 5), --duration=S seconds per load run (default 4), --out=FILE (default BENCHMARKS.md).
+ * --rounds=N (default 7), --duration=S seconds per load run (default 3), --out=FILE (default BENCHMARKS.md),
+ * --profile (measured processes run with `node --cpu-prof` into bench/profiles/; summarise them with
+ * `node bench/.build/bench/profile-summary.js`).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, release, type } from 'node:os';
+import { cpus, loadavg, release, type } from 'node:os';
 import { cores, haveTaskset } from './child.js';
 import { haveWrk } from './load.js';
 import { markdown, type BenchConfig, type Machine, type Row, type SuiteResult } from './report.js';
@@ -44,7 +46,7 @@ function machine(loadAtStart: number): Machine {
   const c = cores();
   const wrk = haveWrk() ? spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.split(' Copyright')[0] : undefined;
   return {
-    nproc: availableParallelism(),
+    nproc: c.nproc,
     cpuModel: cpuModel(),
     node: process.version,
     os: `${type()} ${release()}`,
@@ -59,7 +61,7 @@ function machine(loadAtStart: number): Machine {
 
 /** Keeps the orchestrator (HTTP scrapes, IPC) off the measured core. */
 function pinSelf(): void {
-  const core = cores().load;
+  const core = cores().load; // decides the cores while this process still sees all of them
   if (core !== undefined) spawnSync('taskset', ['-a', '-pc', String(core), String(process.pid)], { stdio: 'ignore' });
 }
 
@@ -69,10 +71,11 @@ async function main(): Promise<void> {
   pinSelf();
   const quick = process.argv.includes('--quick');
   const config: BenchConfig = {
-    rounds: Number(arg('rounds') ?? 5),
-    durationS: Number(arg('duration') ?? (quick ? 1 : 4)),
+    rounds: Number(arg('rounds') ?? 7),
+    durationS: Number(arg('duration') ?? (quick ? 1 : 3)),
     connections: Number(arg('connections') ?? 64),
     quick,
+    profileDir: process.argv.includes('--profile') ? 'bench/profiles' : undefined,
   };
   const only = arg('only')?.split(',') ?? Object.keys(SUITES);
   const rows: Row[] = [];

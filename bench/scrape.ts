@@ -1,6 +1,6 @@
 import { get } from 'node:http';
 import { commandLine, cores, pinned, script, Worker } from './child.js';
-import type { BenchConfig, Row, SuiteResult } from './report.js';
+import { profileArgs, type BenchConfig, type Row, type SuiteResult } from './report.js';
 import { median, rotate } from './stats.js';
 import type { ScrapeSample } from './workers/scrape.js';
 
@@ -96,8 +96,8 @@ export async function scrape(config: BenchConfig): Promise<SuiteResult> {
   const scrapeKeys = Object.keys(SCRAPES) as Scrape[];
   const renderKeys = Object.keys(RENDERERS) as Which[];
   const workers = {
-    kit: await Worker.start(file, ['kit'], core, nodeArgs),
-    prom: await Worker.start(file, ['prom'], core, nodeArgs),
+    kit: await Worker.start(file, ['kit'], core, [...nodeArgs, ...profileArgs(config, 'scrape-kit')]),
+    prom: await Worker.start(file, ['prom'], core, [...nodeArgs, ...profileArgs(config, 'scrape-prom')]),
   };
   const render = (which: Which) => workers[SIDE_OF[which]].request<ScrapeSample>('render', { which });
   try {
