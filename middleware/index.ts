@@ -4,4 +4,11 @@ export * from './metrics-handler.js';
 export * from './serve-metrics.js';
 export { DEFAULT_EXCLUDE, DEFAULT_SERVICE, type ExcludeRule, type InboundOptions } from './inbound-options.js';
 export { CLIENT_CLOSED_STATUS } from './recorder.js';
-export { acceptsGzip, createScraper, type ScrapeOptions, type ScrapeReply, type Scraper } from './scrape.js';
+export {
+  acceptsGzip,
+  acceptsOpenMetrics,
+  createScraper,
+  type ScrapeOptions,
+  type ScrapeReply,
+  type Scraper,
+} from './scrape.js';

@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { describeValue } from '../lib/options.js';
-import { createScraper, sendInternalError, sendReply, type ScrapeOptions } from './scrape.js';
+import { checkScrapePath, createScraper, sendInternalError, sendReply, type ScrapeOptions } from './scrape.js';
 
 /** Options of {@link koaMetricsHandler}. */
 export interface KoaMetricsHandlerOptions extends ScrapeOptions {
@@ -38,14 +37,6 @@ export function metricsHandler(options: ScrapeOptions = {}): ExpressHandler {
       () => sendInternalError(res),
     );
   };
-}
-
-/** Checks a scrape path option. */
-export function checkScrapePath(path: unknown): string {
-  if (typeof path !== 'string' || !path.startsWith('/')) {
-    throw new TypeError(`path must be a string starting with "/", got ${describeValue(path)}`);
-  }
-  return path;
 }
 
 /**

@@ -123,6 +123,14 @@ function checkOptions(options: ScrapeOptions): void {
   }
 }
 
+/** Checks a scrape path option. */
+export function checkScrapePath(path: unknown): string {
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new TypeError(`path must be a string starting with "/", got ${describeValue(path)}`);
+  }
+  return path;
+}
+
 /** Builds the framework-independent scrape: auth, render, gzip, and short plain-text errors. */
 export function createScraper(options: ScrapeOptions = {}): Scraper {
   checkOptions(options);

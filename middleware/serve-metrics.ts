@@ -1,8 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeValue } from '../lib/options.js';
-import { checkScrapePath } from './metrics-handler.js';
-import { createScraper, sendInternalError, sendReply, type ScrapeOptions } from './scrape.js';
+import { checkScrapePath, createScraper, sendInternalError, sendReply, type ScrapeOptions } from './scrape.js';
 
 /** Options of {@link serveMetrics}. */
 export interface ServeMetricsOptions extends ScrapeOptions {
