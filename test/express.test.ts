@@ -4,12 +4,11 @@ import express4 from 'express4';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { meshMetrics, metricsHandler } from '../index.js';
-import { promtoolProblems, sampleIn } from './helpers/exposition.js';
+import { sampleIn } from './helpers/exposition.js';
+import { checkMixedTraffic } from './helpers/mixed-traffic.js';
 import {
-  abortMidResponse,
   bulkClient,
   countsOf,
-  inBatches,
   inboundKey,
   leaveEarly,
   listen,
@@ -20,7 +19,6 @@ import {
 
 type Express = typeof express5;
 const FAMILY = 'mesh_http_server_request_duration_seconds';
-const IN_FLIGHT = 'mesh_http_server_requests_in_flight{service="orders"}';
 const SERVICE = 'orders';
 
 const majors: [string, Express][] = [
@@ -130,47 +128,7 @@ for (const [major, express] of majors) {
       });
 
       it('counts 1,000+ requests exactly once each, by route template, method and status', async () => {
-        const expected = new Map<string, number>();
-        const tasks: (() => Promise<unknown>)[] = [];
-        const add = (count: number, key: string, send: (i: number) => Promise<unknown>): void => {
-          expected.set(key, (expected.get(key) ?? 0) + count);
-          for (let i = 0; i < count; i++) tasks.push(() => send(i));
-        };
-        const hit = async (method: string, path: string, status: number, body?: string): Promise<void> => {
-          const reply = await client.send(method, path);
-          expect(reply.status, `${method} ${path}`).to.equal(status);
-          if (body !== undefined) expect(reply.body).to.equal(body);
-        };
-        add(300, inboundKey(SERVICE, 'GET', '/api/users/:id/items/:itemId', 200), (i) =>
-          hit('GET', `/api/users/${i % 7 === 0 ? 'users' : i}/items/${i % 5 === 0 ? 'items' : `it-${i}`}`, 200),
-        );
-        add(20, inboundKey(SERVICE, 'POST', '/api/users/:id/items', 201), (i) => hit('POST', `/api/users/${i}/items`, 201));
-        add(50, inboundKey(SERVICE, 'GET', '/api/orgs/:org/repos', 200), (i) =>
-          hit('GET', `/api/orgs/${i % 2 === 0 ? 'repos' : `org${i}`}/repos`, 200),
-        );
-        add(300, inboundKey(SERVICE, 'GET', '__unmatched__', 404), (i) =>
-          hit('GET', `/scan/${Math.random().toString(36).slice(2)}/${i}${i % 3 === 0 ? '/.env' : ''}`, 404),
-        );
-        add(20, inboundKey(SERVICE, 'GET', '__unmatched__', 404), () => hit('GET', '/api/pass', 404));
-        add(10, inboundKey(SERVICE, '_OTHER', '__unmatched__', 404), (i) => hit('PURGE', `/cache/${i}`, 404));
-        add(100, inboundKey(SERVICE, 'GET', '/sync-throw', 500), () => hit('GET', '/sync-throw', 500));
-        add(100, inboundKey(SERVICE, 'GET', '/async-throw', 500), () => hit('GET', '/async-throw', 500));
-        add(50, inboundKey(SERVICE, 'GET', '/teapot', 418), () => hit('GET', '/teapot', 418));
-        add(50, inboundKey(SERVICE, 'GET', '/stream', 200), () =>
-          hit('GET', '/stream', 200, 'chunk 1\nchunk 2\nchunk 3\nend\n'),
-        );
-        add(20, inboundKey(SERVICE, 'GET', '/slow-stream', 499), () => abortMidResponse(server.port, '/slow-stream'));
-        for (let i = 0; i < 5; i++) tasks.push(() => hit('GET', '/metrics', 200)); // excluded by default
-        expect(tasks.length).to.be.greaterThan(1000);
-
-        await inBatches(tasks, 32);
-        const slow = inboundKey(SERVICE, 'GET', '/slow-stream', 499);
-        const text = await until(registry, (t) => countsOf(t, FAMILY).get(slow) === 20 && sampleIn(t, IN_FLIGHT) === 0);
-
-        expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal(Object.fromEntries(expected));
-        expect(sampleIn(text, IN_FLIGHT)).to.equal(0);
-        expect(sampleIn(text, 'mesh_metrics_errors_total{kind="internal"}')).to.equal(undefined);
-        expect(promtoolProblems(text)).to.deep.equal([]);
+        await checkMixedTraffic(SERVICE, registry, server, client);
       });
     });
 
