@@ -1,6 +1,7 @@
 /**
- * An Express 5 app with one route, `GET /users/:id`, in one of three variants (argv[2]): `bare`, `mesh`
- * (`meshMetrics()`), or `bundle` (express-prom-bundle with method, path and status labels).
+ * An Express 5 app with one route, `GET /users/:id`, in one of four variants (argv[2]): `bare`, `noop` (one
+ * `app.use()` layer that only calls `next()`: the floor cost of any middleware), `mesh` (`meshMetrics()`), or
+ * `bundle` (express-prom-bundle with method, path and status labels).
  */
 import express from 'express';
 import promBundle from 'express-prom-bundle';
@@ -26,6 +27,8 @@ if (variant === 'mesh') {
       promRegistry: registry,
     }),
   );
+} else if (variant === 'noop') {
+  app.use((_req, _res, next) => next());
 } else if (variant !== 'bare') {
   throw new Error(`unknown variant ${variant}`);
 }
