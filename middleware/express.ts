@@ -21,7 +21,7 @@ export function meshMetrics(options: InboundOptions = {}): ExpressMiddleware {
   return function meshMetricsMiddleware(req, res, next) {
     try {
       if (excluded === null || !excluded(req, (req as ExpressRequestLike).originalUrl ?? req.url ?? '/')) {
-        recorder.begin(res);
+        recorder.begin(res, undefined);
       }
     } catch {
       faults.internal();

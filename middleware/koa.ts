@@ -14,7 +14,7 @@ export interface KoaInboundContext {
 /** A Koa 2 or 3 middleware. */
 export type KoaMiddleware = (ctx: KoaInboundContext, next: () => Promise<unknown>) => Promise<void>;
 
-type Marked = ServerResponse & Record<symbol, unknown>;
+type ErrorMarked = KoaInboundContext & Record<symbol, number | undefined>;
 
 /** The status Koa gives a thrown error: its `status` (or `statusCode`) when it is an HTTP error status, else 500. */
 export function koaErrorStatus(error: unknown): number {
@@ -42,22 +42,21 @@ function koaRouteTemplate(ctx: unknown, status: number): string {
  */
 export function koaMeshMetrics(options: InboundOptions = {}): KoaMiddleware {
   const setup = resolveInboundOptions(options);
-  const contextKey = Symbol('mesh-metrics.koaContext');
+  // Per-request state rides on Koa's ctx (handed to the recorder), not on the response: see middleware/recorder.ts.
   const errorKey = Symbol('mesh-metrics.koaError');
-  const recorder = new InboundRecorder(
+  const recorder = new InboundRecorder<KoaInboundContext>(
     setup,
-    (res, status) => koaRouteTemplate((res as Marked)[contextKey], status),
-    (res) => (res as Marked)[errorKey] as number | undefined,
+    (_res, status, ctx) => koaRouteTemplate(ctx, status),
+    (_res, ctx) => (ctx as ErrorMarked)[errorKey],
   );
   const excluded = setup.excluded;
   const faults = setup.metrics.faults;
   return async function koaMeshMetricsMiddleware(ctx, next) {
-    let res: Marked | undefined;
+    let res: ServerResponse | undefined;
     try {
       if (excluded === null || !excluded(ctx.req, ctx.originalUrl)) {
-        res = ctx.res as Marked;
-        res[contextKey] = ctx;
-        recorder.begin(res);
+        res = ctx.res;
+        recorder.begin(res, ctx);
       }
     } catch {
       faults.internal();
@@ -70,7 +69,7 @@ export function koaMeshMetrics(options: InboundOptions = {}): KoaMiddleware {
       await next();
     } catch (error) {
       try {
-        res[errorKey] = koaErrorStatus(error);
+        (ctx as ErrorMarked)[errorKey] = koaErrorStatus(error);
       } catch {
         faults.internal();
       }
