@@ -42,22 +42,27 @@ export const NOTES: Record<string, readonly string[]> = {
     'Profile (`npm run bench -- --only=express --profile`, then `node bench/.build/bench/profile-summary.js`): ' +
       'Express 5 gives every response object a hidden class of its own (it sets the prototype of `req` and `res` ' +
       'per request; V8\'s `%HaveSameMap` on two responses at the same point is false). On such an object, adding a ' +
-      'property (the recorder kept its start time under a symbol on `res`) and looking up a getter on the ' +
-      'prototype chain (`res.closed`) both take V8\'s slow paths: about 8 µs per request for the symbol store in a ' +
-      'micro-benchmark of responses with per-object prototypes, against 0.2 µs for a `WeakMap`. With those two, ' +
-      '`meshMetrics()` cost +11 to +12 % server CPU per request in three full runs; after the fix in ' +
-      '`middleware/recorder.ts` (per-request state in `WeakMap`s, `closed` read through Node\'s own getter), +4 to ' +
-      '+7 %, and the profile shows the recorder\'s own code (`begin` ≈ 3 µs, `end` ≈ 1.8 µs, plus `res.on(\'close\')` ' +
-      '≈ 1.6 µs of a ≈ 150–200 µs request) as what is left: the clock, the in-flight gauge, the route template, ' +
-      'the label lookup and the histogram. On this shared 2-vCPU virtual machine one round\'s ratio moves by ' +
-      '±5 % or more between runs (see the per-round column), which is the size of the target itself.',
+      'property (the first recorder kept its start time under a symbol on `res`) and looking up a getter on the ' +
+      'prototype chain (`res.closed`) both take V8\'s slow paths: in a micro-benchmark on responses with ' +
+      'per-object prototypes the symbol store took about 8 µs, a `WeakMap` entry 0.2 µs. With those two, ' +
+      '`meshMetrics()` cost +11 to +12 % server CPU per request in three full runs. Moving the state into a ' +
+      '`WeakMap` helped Express (+4 to +7 %) but cost Koa (a second `WeakMap` keyed by the response made a Koa ' +
+      'server 1.5x slower: ephemeron tables are expensive for the collector at this request rate), so the ' +
+      'recorder (`middleware/recorder.ts`) now keeps the start time in the closure of the one `close` listener it ' +
+      'adds per request, reads `closed` through Node\'s own getter, and gets Koa\'s `ctx` through `begin()` ' +
+      'instead of a symbol on the response. After that, `meshMetrics()` measured within the no-op layer\'s cost ' +
+      'in the runs made while writing this (+1.4 % and +6.8 % CPU, the no-op layer +1.3 % and +7.1 % in the same ' +
+      'runs). On this shared 2-vCPU virtual machine a ratio moves by ±5 % between runs (see the per-round ' +
+      'column), the size of the target itself.',
   ],
   'Inbound Koa': [
     'Koa 3 with @koa/router, one route `GET /users/:id`; same procedure as Express. `koaMeshMetrics()` is mounted ' +
       'first, before the router.',
-    'Profile: the middleware\'s own self time is about 2 µs of a ≈ 45 µs request (`begin`, `end`, and the ' +
-      '`await next()` of one more async layer); per-round CPU ratios between identical code paths moved between ' +
-      '0.9x and 1.2x across runs on this machine, so a 3 % difference is below what one run here can resolve.',
+    'Profile: the middleware\'s own self time is about 2 µs of a ≈ 40 µs request (`begin`, `end`, and the ' +
+      '`await next()` of one more async layer). Per-request state as a symbol on the response measured ≈ +5 % CPU, ' +
+      'in a `WeakMap` ≈ +8 %, in the `close` listener\'s closure with Koa\'s `ctx` passed through ≈ +4 % ' +
+      '(same-session runs); what is left is the clock, the in-flight gauge, the label lookup, the histogram and ' +
+      'the extra async layer Koa needs to see thrown errors.',
   ],
   'Outbound axios': [
     'The measured process is the client, pinned to the measured core; the upstream (two plain Node HTTP servers, ' +
