@@ -159,6 +159,24 @@ export abstract class Family<L extends string, S> {
     this.single = undefined;
   }
 
+  /**
+   * Forgets the series of these label values (given as to {@link labels}), so that it leaves the exposition, such
+   * as a gauge of an instance that was deregistered. Returns whether there was one. Never throws.
+   */
+  remove(a?: unknown, b?: unknown, c?: unknown, d?: unknown): boolean {
+    try {
+      const clean = [a, b, c, d].slice(0, this.arity).map((v) => sanitizeLabelValue(v, this.maxLength));
+      if (!this.byKey.delete(clean.join('\u0000'))) return false;
+      // Raw values of other spellings may still point at the removed series: start the cache afresh.
+      this.cache = new Map();
+      this.cacheSize = 0;
+      return true;
+    } catch {
+      this.faults.internal();
+      return false;
+    }
+  }
+
   private resolve(a: unknown, b: unknown, c: unknown, d: unknown): S {
     try {
       const raw = [a, b, c, d].slice(0, this.arity);

@@ -71,3 +71,23 @@ describe('cardinality cap', () => {
     ]);
   });
 });
+
+describe('removing a series', () => {
+  it('takes one series out of the exposition and frees its place under the cap', async () => {
+    const registry = new Registry();
+    const lb = new LoadBalancerMetrics({ registry, maxSeries: 3 });
+    lb.updateHealthScore('s', 'http://a:1', 0.5);
+    lb.updateHealthScore('s', 'http://b:1', 0.25);
+    expect(lb.instanceHealthScore.remove('s', 'http://a:1')).to.equal(true);
+    expect(lb.instanceHealthScore.remove('s', 'http://a:1')).to.equal(false);
+    lb.updateHealthScore('s', 'http://c:1', 1);
+    lb.updateHealthScore('s', 'http://b:1', 0.75);
+    expect(samplesOf(await registry.metrics(), 'mesh_lb_instance_health_score')).to.deep.equal([
+      'mesh_lb_instance_health_score{service="s",instance="http://b:1"} 0.75',
+      'mesh_lb_instance_health_score{service="s",instance="http://c:1"} 1',
+    ]);
+    // Two places are taken again (b and c), so a third label set goes to the overflow series.
+    lb.updateHealthScore('s', 'http://a:1', 0.5);
+    expect(await sample(registry, 'mesh_lb_instance_health_score{service="__overflow__",instance="__overflow__"}')).to.equal(0.5);
+  });
+});
