@@ -116,6 +116,13 @@ export function markdown(report: Report): string {
     '',
     `Targets: ${targets.filter((r) => r.met).length} of ${targets.length} met.`,
     '',
+    'Reading these numbers: every comparison runs its variants side by side, interleaved, with the order rotated ' +
+      'each round; the "Per-round ratios" column shows the lowest and highest ratio of one round\'s candidate to ' +
+      'the same round\'s baseline. On this shared 2-vCPU virtual machine that spread is often ±5 % or more, as ' +
+      'large as the inbound and outbound targets themselves, so a target missed by a few percent in one run may be ' +
+      'met in the next (and the reverse); the notes under each table say what the profiles show. To look closer ' +
+      'at one suite: `npm run bench -- --only=express --rounds=15`, and `--profile` for CPU profiles.',
+    '',
     '## Machine',
     '',
     `- nproc: ${m.nproc}`,

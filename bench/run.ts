@@ -6,11 +6,11 @@
  * `node bench/.build/bench/profile-summary.js`).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, type } from 'node:os';
 import { cores, haveTaskset } from './child.js';
 import { haveWrk } from './load.js';
-import { markdown, type BenchConfig, type Machine, type Row, type SuiteResult } from './report.js';
+import { markdown, type BenchConfig, type Machine, type Report, type Row, type SuiteResult } from './report.js';
 import { NOTES } from './notes.js';
 import { recordPath } from './record-path.js';
 import { scrape } from './scrape.js';
@@ -65,7 +65,27 @@ function pinSelf(): void {
   if (core !== undefined) spawnSync('taskset', ['-a', '-pc', String(core), String(process.pid)], { stdio: 'ignore' });
 }
 
+/** `--render-only`: rewrites BENCHMARKS.md from bench/results.json (after editing notes or the layout). */
+function renderOnly(): void {
+  const report = JSON.parse(readFileSync('bench/results.json', 'utf8')) as Report;
+  const notes: Record<string, string[]> = {};
+  for (const suite of new Set(report.rows.map((r) => r.suite))) {
+    const measured = (report.notes[suite] ?? []).filter((n) => !(NOTES[suite] ?? []).includes(n) && !isOldNote(n));
+    notes[suite] = [...(NOTES[suite] ?? []), ...measured];
+  }
+  writeFileSync(arg('out') ?? 'BENCHMARKS.md', markdown({ ...report, notes }));
+}
+
+/** Notes the suites themselves add are short measured facts; the static ones are long paragraphs. */
+function isOldNote(note: string): boolean {
+  return note.length > 200;
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--render-only')) {
+    renderOnly();
+    return;
+  }
   const started = performance.now();
   const loadAtStart = loadavg()[0] as number;
   pinSelf();
