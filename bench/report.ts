@@ -116,6 +116,12 @@ export function markdown(report: Report): string {
     '',
     `Targets: ${targets.filter((r) => r.met).length} of ${targets.length} met.`,
     '',
+    '| Suite | Comparison | Unit | Ratio of medians | Candidate (median) | Target | Result |',
+    '|---|---|---|---:|---:|---|---|',
+    ...targets.map(
+      (r) => `| ${r.suite} | ${r.subject} | ${r.metric} | ${r.ratio.toFixed(3)}x | ${fmt(r.candidate)} | ${r.target} | ${verdict(r)} |`,
+    ),
+    '',
     'Reading these numbers: every comparison runs its variants side by side, interleaved, with the order rotated ' +
       'each round; the "Per-round ratios" column shows the lowest and highest ratio of one round\'s candidate to ' +
       'the same round\'s baseline. On this shared 2-vCPU virtual machine that spread is often ±5 % or more, as ' +
