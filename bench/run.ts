@@ -125,9 +125,10 @@ async function main(): Promise<void> {
     wallSeconds: (performance.now() - started) / 1000,
   };
   const out = arg('out') ?? 'BENCHMARKS.md';
+  const json = out === 'BENCHMARKS.md' ? 'bench/results.json' : `${out.replace(/\.md$/, '')}.json`;
   writeFileSync(out, markdown(report));
-  writeFileSync('bench/results.json', `${JSON.stringify(report, null, 2)}\n`);
-  process.stderr.write(`bench: wrote ${out} and bench/results.json in ${Math.round(report.wallSeconds)} s\n`);
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(`bench: wrote ${out} and ${json} in ${Math.round(report.wallSeconds)} s\n`);
   for (const r of rows) {
     if (r.met !== undefined) process.stderr.write(`  ${r.met ? 'met   ' : 'MISSED'} ${r.suite}: ${r.subject} (${r.metric}) ${r.ratio.toFixed(3)}x, target ${r.target}\n`);
   }
