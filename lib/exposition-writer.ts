@@ -8,12 +8,14 @@ import { GaugeFamily, type GaugeSeries } from './gauge.js';
 import { HistogramFamily, type Exemplar, type HistogramSeries } from './histogram.js';
 import { escapeLabelValue } from './label-value.js';
 
-/**
+/*
  * Renders a prom-client registry's exposition, byte for byte what `registry.metrics()` returns, but the kit's own
  * families are written straight from their series, in slices that give the event loop a turn between them, so a
  * scrape of many series neither blocks the server nor builds prom-client's intermediate objects. Other metrics in
  * the registry (the application's prom-client metrics) are rendered by the registry itself.
  */
+
+/** How the exposition is sliced. */
 export interface ExpositionOptions {
   /**
    * Exposition lines written between two turns of the event loop.
