@@ -109,27 +109,25 @@ class MeshBalancer implements Balancer {
   }
 
   pick(): BalancerInstance | undefined {
-    try {
-      return this.select();
-    } catch {
-      this.self.internal();
-      return undefined;
-    }
+    return this.selectOrFallBack();
   }
 
+  /**
+   * A fault in the bookkeeping (a throwing `now` or `random`, a metric) is counted and never fails the attempt while
+   * an instance exists; the in-flight count goes up exactly when an attempt is returned.
+   */
   start(): BalancerAttempt | undefined {
+    const record = this.selectOrFallBack();
+    if (record === undefined) return undefined;
+    record.requests++;
+    record.inFlight++;
     try {
-      const record = this.select();
-      if (record === undefined) return undefined;
-      record.requests++;
-      record.inFlight++;
       this.lb.recordRequest(this.service, record.origin, this.strategy);
       this.lb.updateActiveConnections(this.service, record.origin, record.inFlight);
-      return new Attempt(this, record, this.now());
     } catch {
       this.self.internal();
-      return undefined;
     }
+    return new Attempt(this, record, this.startTime());
   }
 
   /**
@@ -137,19 +135,21 @@ class MeshBalancer implements Balancer {
    * gave up) counts as an error but says nothing about the instance: its health, latency and streak stay as they are.
    */
   end(attempt: Attempt, error: unknown, success: boolean): void {
+    const r = attempt.instance;
+    r.inFlight = Math.max(0, r.inFlight - 1);
     try {
-      const r = attempt.instance;
-      const now = this.now();
-      const ms = Math.max(0, now - attempt.startedAt);
-      r.inFlight = Math.max(0, r.inFlight - 1);
       this.lb.updateActiveConnections(this.service, r.origin, r.inFlight);
-      this.lb.observeRequestDuration(this.service, r.origin, ms / 1000, attempt.traceId);
+      const now = this.now();
+      // no duration when the clock failed at the start (NaN): it would poison the latency p2c balances on
+      const timed = !Number.isNaN(now - attempt.startedAt);
+      const ms = Math.max(0, now - attempt.startedAt);
+      if (timed) this.lb.observeRequestDuration(this.service, r.origin, ms / 1000, attempt.traceId);
       if (!success) {
         r.failures++;
         this.lb.recordError(this.service, error);
         if (classifyError(error) === 'cancelled') return;
       }
-      r.latency.observe(ms, now);
+      if (timed) r.latency.observe(ms, now);
       r.healthScore = nextHealthScore(r.healthScore, success);
       this.lb.updateHealthScore(this.service, r.origin, r.healthScore);
       if (success) this.outlier.onSuccess(r.outlier);
@@ -214,6 +214,31 @@ class MeshBalancer implements Balancer {
       clearTimeout(r.timer);
       r.timer = undefined;
     }
+  }
+
+  /** The clock's reading for an attempt's start; NaN (no duration will be observed) when the clock throws. */
+  private startTime(): number {
+    try {
+      return this.now();
+    } catch {
+      this.self.internal();
+      return Number.NaN;
+    }
+  }
+
+  /** {@link select}; after a fault (counted), the first instance not ejected, or else the first registered. */
+  private selectOrFallBack(): InstanceRecord | undefined {
+    try {
+      return this.select();
+    } catch {
+      this.self.internal();
+    }
+    let first: InstanceRecord | undefined;
+    for (const r of this.records.values()) {
+      if (!r.ejected) return r;
+      first ??= r;
+    }
+    return first;
   }
 
   private select(): InstanceRecord | undefined {

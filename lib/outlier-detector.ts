@@ -63,13 +63,17 @@ function checkNumber(name: string, value: unknown, min: number, max: number, int
   return value;
 }
 
-/** Applies the defaults and checks every value, throwing a `TypeError` naming the bad one; `false` disables. */
+/**
+ * Applies the defaults and checks every value, throwing a `TypeError` naming the bad one; `false` disables, and
+ * anything but `undefined`, `false` or an object (`null` included) is refused.
+ */
 export function resolveOutlierOptions(options: OutlierOptions | false | undefined): ResolvedOutlierOptions | null {
   if (options === false) return null;
-  const o = options ?? {};
-  if (typeof o !== 'object' || o === null) {
-    throw new TypeError(`outlier must be an object or false, got ${describeValue(o)}`);
+  const given: unknown = options === undefined ? {} : options;
+  if (typeof given !== 'object' || given === null) {
+    throw new TypeError(`outlier must be an object or false, got ${describeValue(given)}`);
   }
+  const o = given as OutlierOptions;
   const max = Number.MAX_SAFE_INTEGER;
   const ejectionMs = checkNumber('outlier.ejectionMs', o.ejectionMs ?? 30000, 0, max, false);
   return {

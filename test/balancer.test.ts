@@ -58,6 +58,8 @@ describe('createBalancer', () => {
       ['the clock', { now: 5 }, /now must be a function, got 5/],
       ['latencyDecayMs', { latencyDecayMs: 0 }, /latencyDecayMs must be a positive number, got 0/],
       ['the prefix', { prefix: 'bad-prefix' }, /prefix must match .*"bad-prefix"/],
+      ['outlier: null', { outlier: null }, /outlier must be an object or false, got null/],
+      ['outlier: true', { outlier: true }, /outlier must be an object or false, got true/],
     ];
     for (const [what, o, message] of bad) {
       it(`throws a TypeError naming ${what}`, () => {
@@ -336,16 +338,42 @@ describe('createBalancer', () => {
     });
   });
 
-  it('never throws at run time: a broken random source is counted, not thrown', async () => {
+  for (const strategy of ['random', 'p2c_ewma'] as const) {
+    it(`never throws at run time: a broken random source (${strategy}) is counted and the first instance is used`, async () => {
+      const b = make({
+        strategy,
+        random: () => {
+          throw new Error('entropy ran out');
+        },
+      });
+      expect(b.pick()?.origin).to.equal(A);
+      const attempt = b.start();
+      expect(attempt?.instance.origin).to.equal(A);
+      expect(b.instances().map((x) => x.inFlight)).to.deep.equal([1, 0, 0]);
+      attempt?.succeed();
+      expect(b.instances().map((x) => x.inFlight)).to.deep.equal([0, 0, 0]);
+      expect(await lb('metrics_errors_total', 'kind="internal"')).to.equal(2);
+      expect(await lb('lb_requests_total', `service="users",instance="${A}",strategy="${strategy}"`)).to.equal(1);
+      expect(await lb('lb_active_connections', `service="users",instance="${A}"`)).to.equal(0);
+    });
+  }
+
+  it('a clock that throws neither fails an attempt nor leaves it in flight', async () => {
+    let broken = false;
     const b = make({
-      strategy: 'random',
-      random: () => {
-        throw new Error('entropy ran out');
+      now: () => {
+        if (broken) throw new Error('clock broke');
+        return clock.t;
       },
     });
-    expect(b.pick()).to.equal(undefined);
-    expect(b.start()).to.equal(undefined);
+    broken = true;
+    const attempt = b.start();
+    expect(attempt?.instance.origin).to.equal(A);
+    attempt?.fail(new Error('boom'));
+    broken = false;
+    expect(b.instances().map((x) => x.inFlight)).to.deep.equal([0, 0, 0]);
+    expect(await lb('lb_active_connections', `service="users",instance="${A}"`)).to.equal(0);
+    expect(await lb('lb_requests_total', `service="users",instance="${A}",strategy="round_robin"`)).to.equal(1);
     expect(await lb('metrics_errors_total', 'kind="internal"')).to.equal(2);
-    expect(samplesOf(await registry.metrics(), 'mesh_lb_requests_total')).to.deep.equal([]);
   });
 });
