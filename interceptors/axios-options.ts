@@ -2,6 +2,7 @@ import type { InternalAxiosRequestConfig } from 'axios';
 import type { Balancer } from '../lib/balancer.js';
 import { defaultIsFailure } from '../lib/failure.js';
 import { describeValue, type MetricsOptions } from '../lib/options.js';
+import { checkLogger } from './policy-options.js';
 import type { InstrumentedPolicy, PolicyLogger } from './policy-types.js';
 import type { PolicyLike } from './policy-walk.js';
 
@@ -87,5 +88,7 @@ export function resolveAxiosOptions(options: InstrumentAxiosOptions): ResolvedAx
     throw new TypeError(`operation must be a non-empty string or a function, got ${describeValue(operation)}`);
   }
   if (typeof isFailure !== 'function') throw new TypeError(`isFailure must be a function, got ${describeValue(isFailure)}`);
+  // checked here too, so a bad logger is refused whether or not a policy is given now
+  checkLogger(options.logger);
   return { service, balancer, policy, operation, isFailure };
 }

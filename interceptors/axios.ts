@@ -127,7 +127,7 @@ class AxiosInstrumentation {
     if (!balanced) return adapter(signal === undefined ? config : { ...config, signal });
     const attempt = this.start();
     if (attempt === undefined) throw noInstanceError(this.service);
-    if (this.traceOf !== undefined) attempt.traceId = this.traceOf(config.headers?.get?.('traceparent'));
+    if (this.traceOf !== undefined) attempt.traceId = this.traceIdOf(config);
     let response: AxiosResponse;
     try {
       // The picked instance goes on the call's own config (axios makes one per request, and a call's attempts run
@@ -144,9 +144,18 @@ class AxiosInstrumentation {
     return response;
   }
 
+  /**
+   * Starts an attempt on the balancer; `undefined` only when it has no instance. The kit's balancer never throws and
+   * falls back to a simple pick after an internal fault; a throw from another balancer is counted as internal.
+   */
   private start(): BalancerAttempt | undefined {
     const balancer = this.balancer as Balancer;
-    const attempt = balancer.start();
+    let attempt: BalancerAttempt | undefined;
+    try {
+      attempt = balancer.start();
+    } catch {
+      this.self.internal();
+    }
     if (attempt === undefined) this.lb.recordError(balancer.service, 'no_instance');
     return attempt;
   }

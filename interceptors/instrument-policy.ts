@@ -218,12 +218,26 @@ export function instrumentPolicy(policy: PolicyLike, options: InstrumentPolicyOp
   return root;
 }
 
-/** An already instrumented policy is not measured twice: its sibling for the requested operation is returned. */
+/**
+ * An already instrumented policy is not measured twice: its sibling for the requested operation is returned. The
+ * options are still checked, and a `registry` or `prefix` given explicitly must be the policy's own (its families
+ * live there); a different one would otherwise be ignored without a word.
+ */
 function reuseInstrumented(policy: InstrumentedPolicy, options: InstrumentPolicyOptions): InstrumentedPolicy {
   const resolved = resolvePolicyOptions({ ...options, operation: options?.operation ?? policy.operation });
+  const metrics = resolveMetricsOptions(options);
   if (resolved.service !== policy.service) {
     throw new TypeError(
       `policy is already instrumented for service ${describeValue(policy.service)}, got service ${describeValue(resolved.service)}`,
+    );
+  }
+  const own = policy instanceof Instrumented ? (policy as unknown as { core: PolicyCore }).core.metricsOptions : undefined;
+  if (own !== undefined && options.registry !== undefined && metrics.registry !== own.registry) {
+    throw new TypeError('policy is already instrumented on another registry, got a different registry');
+  }
+  if (own !== undefined && options.prefix !== undefined && metrics.prefix !== own.prefix) {
+    throw new TypeError(
+      `policy is already instrumented with prefix ${describeValue(own.prefix)}, got prefix ${describeValue(metrics.prefix)}`,
     );
   }
   return policy.forOperation(resolved.operation);

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { classifyError } from '../lib/classify-error.js';
-import { describeValue } from '../lib/options.js';
+import { describeValue, resolveMetricsOptions } from '../lib/options.js';
+import { SelfMetrics } from '../lib/self-metrics.js';
 import { instrumentPolicy } from './instrument-policy.js';
 import { resolveMeshOptions, type ResolvedMeshOptions } from './policy-options.js';
 import type { InstrumentedPolicy, MeshPolicyOptions } from './policy-types.js';
@@ -16,7 +17,7 @@ interface CockatielModule {
   handleWhen(predicate: (error: Error) => boolean): PolicyBuilder;
   retry(builder: PolicyBuilder, options: { maxAttempts: number; backoff: unknown }): PolicyLike;
   circuitBreaker(builder: PolicyBuilder, options: { halfOpenAfter: number; breaker: unknown }): PolicyLike;
-  timeout(durationMs: number, strategy: string): PolicyLike;
+  timeout(durationMs: number, options: { strategy: string; abortOnReturn: boolean }): PolicyLike;
   wrap(...policies: PolicyLike[]): PolicyLike;
   noop: PolicyLike;
   ExponentialBackoff: new (options: { initialDelay: number; maxDelay: number }) => unknown;
@@ -60,10 +61,21 @@ function loadCockatiel(): CockatielModule {
   return (loaded = checkModule(mod));
 }
 
-/** Retry, then breaker, then a per-attempt timeout: each attempt passes the breaker, and a timeout is a failure. */
-function build(c: CockatielModule, o: ResolvedMeshOptions): PolicyLike {
+/**
+ * Retry, then breaker, then a per-attempt timeout: each attempt passes the breaker, and a timeout is a failure.
+ * `isFailure` runs inside cockatiel's predicates, where a throw would replace the call's own result or error: a
+ * throwing `isFailure` is counted as an internal fault and the outcome taken as a failure.
+ */
+function build(c: CockatielModule, o: ResolvedMeshOptions, self: SelfMetrics): PolicyLike {
   const isFailure = o.isFailure;
-  const failure = (outcome: unknown): boolean => Boolean(isFailure(outcome));
+  const failure = (outcome: unknown): boolean => {
+    try {
+      return Boolean(isFailure(outcome));
+    } catch {
+      self.internal();
+      return true;
+    }
+  };
   // An open circuit rejects at once; retrying it would only wait for the same answer.
   const retryable = (error: unknown): boolean => failure(error) && classifyError(error) !== 'circuit_open';
   const policies: PolicyLike[] = [];
@@ -76,7 +88,11 @@ function build(c: CockatielModule, o: ResolvedMeshOptions): PolicyLike {
     const halfOpenAfter = o.circuitBreaker.halfOpenAfterMs;
     policies.push(c.circuitBreaker(c.handleWhen(failure).orWhenResult(failure), { halfOpenAfter, breaker }));
   }
-  if (o.timeoutMs !== undefined) policies.push(c.timeout(o.timeoutMs, c.TimeoutStrategy.Aggressive));
+  if (o.timeoutMs !== undefined) {
+    // The timeout limits the attempt until it returns, not what it returned: by default cockatiel (3.1+) aborts the
+    // attempt's signal on return, which cuts off a body still streaming (axios `responseType: 'stream'`).
+    policies.push(c.timeout(o.timeoutMs, { strategy: c.TimeoutStrategy.Aggressive, abortOnReturn: false }));
+  }
   if (policies.length === 0) return c.noop;
   return policies.length === 1 ? (policies[0] as PolicyLike) : c.wrap(...policies);
 }
@@ -89,6 +105,7 @@ function build(c: CockatielModule, o: ResolvedMeshOptions): PolicyLike {
  */
 export function meshPolicy(options: MeshPolicyOptions): InstrumentedPolicy {
   const resolved = resolveMeshOptions(options);
+  const self = new SelfMetrics(resolveMetricsOptions(options));
   const c = options.cockatiel === undefined ? loadCockatiel() : checkModule(options.cockatiel);
-  return instrumentPolicy(build(c, resolved), options);
+  return instrumentPolicy(build(c, resolved, self), options);
 }

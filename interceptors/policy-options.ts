@@ -48,7 +48,8 @@ export function checkName(name: string, value: unknown): string {
   return value;
 }
 
-function checkLogger(value: unknown): PolicyLogger | undefined {
+/** An optional pino-compatible logger; throws a `TypeError` naming anything else. */
+export function checkLogger(value: unknown): PolicyLogger | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value) || typeof value.info !== 'function' || typeof value.warn !== 'function') {
     throw new TypeError(`logger must have info() and warn() methods (pino-compatible), got ${describeValue(value)}`);

@@ -110,7 +110,8 @@ export interface MeshPolicyOptions extends PolicyMetricsOptions {
   readonly circuitBreaker?: MeshCircuitBreakerOptions | false;
   /**
    * Time limit of each attempt, in milliseconds (the attempt fails with cockatiel's `TaskCancelledError`,
-   * `error_type="timeout"`, and its signal aborts).
+   * `error_type="timeout"`, and its signal aborts). It limits the attempt until it returns: the signal is not aborted
+   * on return, so a body still streaming (axios `responseType: 'stream'`) is delivered in full.
    * @defaultValue none
    */
   readonly timeoutMs?: number;

@@ -3,6 +3,9 @@ import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import * as cockatiel4 from 'cockatiel';
 import * as cockatiel3 from 'cockatiel3';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { createBalancer, type Balancer, type BalancerOptions } from '../lib/balancer.js';
 import { instrumentAxios, isNoInstanceError, type InstrumentAxiosOptions } from '../interceptors/axios.js';
@@ -13,6 +16,35 @@ import { closeAll, closedPort, startBackend, type Backend, type BackendMode } fr
 import { sample, samplesOf } from './helpers/exposition.js';
 
 const SERVICE = 'service="users"';
+
+/** A server on 127.0.0.1 that streams its body: one chunk at once, the rest a moment later. */
+async function streamingServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first-part;');
+    setTimeout(() => res.end('second-part'), 30);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Everything a stream yields until it ends, or until it is destroyed (then what came before). */
+function readAll(stream: Readable): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => (text += chunk));
+    stream.on('error', () => undefined);
+    stream.on('close', () => resolve(text));
+  });
+}
 
 describe('instrumentAxios', () => {
   let registry: Registry;
@@ -66,6 +98,7 @@ describe('instrumentAxios', () => {
       ['the operation', { operation: 3 }, /operation must be a non-empty string or a function, got 3/],
       ['isFailure', { isFailure: 'yes' }, /isFailure must be a function, got "yes"/],
       ['the prefix', { prefix: '1x' }, /prefix must match .*"1x"/],
+      ['the logger (without a policy too)', { logger: 5 }, /logger must have info\(\) and warn\(\) methods .*got 5/],
     ];
     for (const [what, o, message] of bad) {
       it(`throws a TypeError naming ${what}`, () => {
@@ -217,6 +250,38 @@ describe('instrumentAxios', () => {
       }
       expect(await calls('get', 'success')).to.equal(4);
       expect(await lines('mesh_lb_errors_total')).to.deep.equal([]);
+    });
+
+    for (const strategy of ['random', 'p2c_ewma'] as const) {
+      it(`a balancer fault (a throwing random, ${strategy}) falls back to the first instance, not NoInstanceError`, async () => {
+        const a = await backend('ok', 'a');
+        const b = await backend('ok', 'b');
+        const random = (): number => {
+          throw new Error('entropy ran out');
+        };
+        const lb = balancer([a.url, b.url], { strategy, random });
+        const c = client({ balancer: lb });
+        for (let i = 0; i < 2; i++) expect((await c.get<{ backend: string }>('/users/1')).data.backend).to.equal('a');
+        expect(await calls('get', 'success')).to.equal(2);
+        expect(await value('mesh_metrics_errors_total{kind="internal"}')).to.equal(2);
+        expect(await value(`mesh_lb_requests_total{${SERVICE},instance="${a.url}",strategy="${strategy}"}`)).to.equal(2);
+        expect(await value(`mesh_lb_active_connections{${SERVICE},instance="${a.url}"}`)).to.equal(0);
+        expect(lb.instances().map((x) => x.inFlight)).to.deep.equal([0, 0]);
+        expect(await lines('mesh_lb_errors_total')).to.deep.equal([]);
+      });
+    }
+
+    it('counts a throw from a foreign balancer as internal and fails the call with NoInstanceError', async () => {
+      const foreign = {
+        service: 'users',
+        start: () => {
+          throw new Error('foreign balancer broke');
+        },
+      } as unknown as Balancer;
+      const c = client({ balancer: foreign });
+      expect(isNoInstanceError(await failure(c.get('/users/1')))).to.equal(true);
+      expect(await value('mesh_metrics_errors_total{kind="internal"}')).to.equal(1);
+      expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="no_instance"}`)).to.equal(1);
     });
 
     it('holds an active connection for the duration of an attempt', async () => {
@@ -454,6 +519,24 @@ describe('instrumentAxios', () => {
       }
       expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="http_5xx"}`)).to.equal(a.requests.length);
     });
+
+    for (const [name, module] of [['cockatiel 4', cockatiel4], ['cockatiel 3', cockatiel3]] as const) {
+      it(`delivers a streamed body in full under meshPolicy({ timeoutMs }) (${name})`, async () => {
+        const server = await streamingServer();
+        try {
+          const policy = meshPolicy({ service: 'users', registry, cockatiel: module, retry: false, timeoutMs: 5000 });
+          disposables.push(policy);
+          for (const b of [undefined, balancer([server.url])]) {
+            const c = client({ policy, ...(b === undefined ? {} : { balancer: b }) }, axios.create({ baseURL: server.url }));
+            const r = await c.get<Readable>('/stream', { responseType: 'stream' });
+            expect(await readAll(r.data)).to.equal('first-part;second-part');
+          }
+          expect(await calls('get', 'success')).to.equal(2);
+        } finally {
+          await server.close();
+        }
+      });
+    }
 
     it('leaves no listener behind on the caller\'s signal after 100 calls', async () => {
       const ok = await backend('ok', 'ok');

@@ -224,6 +224,16 @@ for (const [major, c, passModule] of MAJORS) {
         expect(() => instrumentPolicy(p, { service: 'orders' })).to.throw(TypeError, /"users".*"orders"/);
       });
 
+      it('re-instrumenting checks the metrics options, and refuses another registry or prefix', () => {
+        const p = mesh({ service: 'users', operation: 'get_user', retry: false });
+        expect(() => instrumentPolicy(p, { service: 'users', prefix: 'bad-prefix' })).to.throw(TypeError, /prefix must match .*"bad-prefix"/);
+        expect(() => instrumentPolicy(p, { service: 'users', prefix: 'other_' })).to.throw(TypeError, /prefix.*"mesh_".*"other_"/);
+        expect(() => instrumentPolicy(p, { service: 'users', registry: new Registry() })).to.throw(TypeError, /registry/);
+        expect(() => instrumentPolicy(p, { service: 'users', registry: 5 as never })).to.throw(TypeError, /registry.*5/);
+        expect(instrumentPolicy(p, { service: 'users', registry, prefix: 'mesh_' })).to.equal(p);
+        expect(instrumentPolicy(p, { service: 'users' })).to.equal(p);
+      });
+
       it('does not grow listeners over 10,000 executions, and dispose() removes its own', async () => {
         const breaker = c.circuitBreaker(c.handleAll, { halfOpenAfter: 10_000, breaker: new c.ConsecutiveBreaker(1e9) });
         const retry = c.retry(c.handleAll, { maxAttempts: 1 });
@@ -458,6 +468,23 @@ for (const [major, c, passModule] of MAJORS) {
         const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
         expect(records.map((r) => [r.level, r.service, r.circuit_state])).to.deep.equal([[40, 'pay', 'open']]);
         p.dispose();
+      });
+
+      it('a throwing isFailure does not replace the outcome: the caller gets it, the fault is counted', async () => {
+        const isFailure = (): boolean => {
+          throw new Error('predicate broke');
+        };
+        const p = mesh({ service: 'users', operation: 'get_user', retry: false, isFailure });
+        expect(await p.execute(() => 'result')).to.equal('result');
+        const boom = new HttpError(404);
+        expect(await p.execute(() => Promise.reject(boom)).catch((e: unknown) => e)).to.equal(boom);
+        // once in the breaker's predicate, once when the call is recorded; both calls count as failed
+        expect(await sample(registry, 'mesh_metrics_errors_total{kind="internal"}')).to.equal(4);
+        expect(samplesOf(await registry.metrics(), 'mesh_calls_total').filter((l) => l.includes('status="failure"'))).to.have.length(2);
+        // with a retry, the outcome counts as a failure and is retried; the caller still gets it
+        const r = mesh({ service: 'users', operation: 'retried', retry: { ...fast, retries: 1 }, circuitBreaker: false, isFailure });
+        let tries = 0;
+        expect(await r.execute(() => ++tries)).to.equal(2);
       });
 
       it('validates options at construction with a TypeError naming the bad value', () => {
