@@ -47,8 +47,8 @@ export function metricsHandler(options: ScrapeOptions = {}): ExpressHandler {
 export function koaMetricsHandler(
   options: KoaMetricsHandlerOptions = {},
 ): (ctx: KoaScrapeContext, next: () => Promise<unknown>) => Promise<void> {
+  const scrape = createScraper(options); // checks that options is an object before its path is read
   const path = checkScrapePath(options.path ?? '/metrics');
-  const scrape = createScraper(options);
   return async function koaMetricsMiddleware(ctx, next) {
     if (ctx.path !== path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
       await next();

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeValue } from '../lib/options.js';
+import { describeValue, resolveMetricsOptions } from '../lib/options.js';
+import { SelfMetrics } from '../lib/self-metrics.js';
 import { checkScrapePath, createScraper, sendInternalError, sendReply, type ScrapeOptions } from './scrape.js';
 
 /** Options of {@link serveMetrics}. */
@@ -31,7 +32,10 @@ export interface MetricsAddress {
 export interface MetricsServer {
   /** The underlying Node server. */
   readonly server: Server;
-  /** Resolves once listening; rejects when the port cannot be bound. */
+  /**
+   * Resolves once listening; rejects when the port cannot be bound (an `Error` naming the host and port, with the
+   * system error's `code` and the error itself as its `cause`). Not awaiting it is safe: the failure is then only visible here.
+   */
   readonly listening: Promise<MetricsAddress>;
   /** Stops listening and closes open connections; resolves when the server is closed. */
   close(): Promise<void>;
@@ -54,6 +58,35 @@ function addressOf(server: Server, path: string): MetricsAddress {
   const a = server.address() as AddressInfo;
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   return { host: a.address, port: a.port, url: `http://${host}:${a.port}${path}` };
+}
+
+/**
+ * Listens and keeps one 'error' listener for the server's life: before listening an error rejects the promise (with
+ * a message naming where), after it a fault is counted as `kind="internal"` instead of ending the process.
+ */
+function startListening(server: Server, options: ServeMetricsOptions, path: string): Promise<MetricsAddress> {
+  const resolved = resolveMetricsOptions({ registry: options.registry });
+  let started = false;
+  const listening = new Promise<MetricsAddress>((resolve, reject) => {
+    // Kept for the server's life: a fault after listening is counted, never an unhandled 'error' that ends the app.
+    server.on('error', (error: Error) => {
+      if (started) {
+        new SelfMetrics(resolved).internal(); // rare: the families are made only when it happens
+        return;
+      }
+      started = true;
+      const where = `${options.host ?? 'every interface'} port ${options.port}`;
+      const code = (error as NodeJS.ErrnoException).code;
+      reject(Object.assign(new Error(`serveMetrics could not listen on ${where}: ${error.message}`, { cause: error }), { code }));
+    });
+    server.listen(options.port, options.host, () => {
+      started = true;
+      resolve(addressOf(server, path));
+    });
+  });
+  // A caller that never awaits `listening` must not get an unhandled rejection; one that does still sees it.
+  listening.catch(() => undefined);
+  return listening;
 }
 
 /**
@@ -80,14 +113,7 @@ export function serveMetrics(options: ServeMetricsOptions): MetricsServer {
       () => sendInternalError(res),
     );
   });
-  const listening = new Promise<MetricsAddress>((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    server.once('error', onError);
-    server.listen(options.port, options.host, () => {
-      server.off('error', onError);
-      resolve(addressOf(server, path));
-    });
-  });
+  const listening = startListening(server, options, path);
   return {
     server,
     listening,

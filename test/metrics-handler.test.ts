@@ -248,6 +248,41 @@ describe('scrape handler options', () => {
     expect(() => serveMetrics({ port: 70000 })).to.throw(TypeError, 'port').and.match(/70000/);
     expect(() => serveMetrics(undefined as never)).to.throw(TypeError, 'port');
     expect(() => serveMetrics({ port: 0, host: '' })).to.throw(TypeError, 'host');
+    expect(() => serveMetrics(null as never)).to.throw(TypeError, 'got null');
+    expect(() => metricsHandler(null as never)).to.throw(TypeError, 'options must be an object, got null');
+    expect(() => koaMetricsHandler(null as never)).to.throw(TypeError, 'options must be an object, got null');
+  });
+
+  it('serveMetrics on a taken port does not end the process when listening is not awaited', async () => {
+    const first = serveMetrics({ port: 0, host: '127.0.0.1', registry: filledRegistry() });
+    const { port } = await first.listening;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    const second = serveMetrics({ port, host: '127.0.0.1', registry: filledRegistry() });
+    try {
+      await new Promise<void>((resolve) => second.server.once('error', () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // unhandled rejections are reported after a turn
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('serveMetrics counts a server error after listening instead of throwing it', async () => {
+    const registry = filledRegistry();
+    const m = serveMetrics({ port: 0, host: '127.0.0.1', registry });
+    try {
+      await m.listening;
+      m.server.emit('error', new Error('late fault'));
+      expect(await registry.metrics()).to.contain('mesh_metrics_errors_total{kind="internal"} 1');
+    } finally {
+      await m.close();
+    }
   });
 
   it('koaMetricsHandler passes every other request on', async () => {
@@ -290,7 +325,12 @@ describe('scrape handler options', () => {
     try {
       await second.listening.then(
         () => expect.fail('the second server should not listen'),
-        (error: NodeJS.ErrnoException) => expect(error.code).to.equal('EADDRINUSE'),
+        (error: NodeJS.ErrnoException) => {
+          expect(error.code).to.equal('EADDRINUSE');
+          expect(error.message).to.equal(
+            `serveMetrics could not listen on 127.0.0.1 port ${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`,
+          );
+        },
       );
     } finally {
       await first.close();
