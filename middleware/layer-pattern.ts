@@ -124,7 +124,11 @@ function segmentOf(layer: LayerLike, name: string, value: string, segs: string[]
   return -1;
 }
 
-/** Recovers a layer's mount pattern from one concrete match; `stable` when every parameter was present. */
+/**
+ * Recovers a layer's mount pattern from one concrete match; `stable` when every parameter was present. `undefined`
+ * when it cannot be told, and whenever a segment left as matched is not confirmed as literal text: a RegExp mount
+ * (`/^\/u\/\d+/`) has no parameters, and its concrete path must never become a label.
+ */
 function probeTemplate(layer: LayerLike, path: string, m: Match): { template: string; stable: boolean } | undefined {
   const segs = m.path.split('/');
   const out = [...segs];
@@ -141,7 +145,55 @@ function probeTemplate(layer: LayerLike, path: string, m: Match): { template: st
     if (j >= 0) out[j] = `:${name}`;
     else if (!markPartial(layer, name, value, segs, out, rest)) return undefined;
   }
+  for (let j = 1; j < segs.length; j++) {
+    if (out[j] === segs[j] && segs[j] !== '' && !isLiteral(layer, j, segs, rest)) return undefined;
+  }
   return { template: trimSlash(out.filter((seg, i) => seg !== '*' || out[i - 1] !== '*').join('/')), stable };
+}
+
+/** Each letter and digit moved to the next one (`z` to `a`, `9` to `0`): another value of the same shape. */
+function shifted(segment: string): string {
+  let out = '';
+  for (const ch of segment) {
+    const c = ch.charCodeAt(0);
+    if (c >= 48 && c <= 57) out += String.fromCharCode(48 + ((c - 47) % 10));
+    else if (c >= 97 && c <= 122) out += String.fromCharCode(97 + ((c - 96) % 26));
+    else if (c >= 65 && c <= 90) out += String.fromCharCode(65 + ((c - 64) % 26));
+    else out += ch;
+  }
+  return out;
+}
+
+/** Whether segment `j` is literal text of the pattern: the matcher refuses it swapped for a probe or a look-alike. */
+function isLiteral(layer: LayerLike, j: number, segs: readonly string[], rest: string): boolean {
+  const seg = segs[j] as string;
+  for (const other of [PROBE, encodeURIComponent(shifted(decode(seg)))]) {
+    if (other === seg) continue;
+    const probe = [...segs];
+    probe[j] = other;
+    if (matchLayer(layer, probe.join('/') + rest) !== undefined) return false;
+  }
+  return true;
+}
+
+/** Whether a layer's RegExp (lookaheads and the end aside) has alternatives (`app.use(['/a', '/b'])` in Express 4). */
+function hasAlternation(layer: LayerLike): boolean {
+  const re = (layer as { regexp?: unknown }).regexp;
+  if (!(re instanceof RegExp)) return false;
+  const bare = re.source
+    .replace(/\\./g, '')
+    .replace(/\[(?:\\.|[^\]])*\]/g, '')
+    .replace(/\(\?<?[=!][^()]*\)/g, '');
+  return bare.includes('|');
+}
+
+/**
+ * A layer's pattern when it cannot be recovered as a template: the text of its RegExp (as Express 5 labels a RegExp
+ * mount), never a concrete path. `undefined` when the layer keeps no RegExp.
+ */
+function layerText(layer: LayerLike): string | undefined {
+  const re = (layer as { regexp?: unknown }).regexp;
+  return re instanceof RegExp ? trimSlash(String(re)) : undefined;
 }
 
 /**
@@ -170,12 +222,17 @@ function markPartial(layer: LayerLike, name: string, value: string, segs: string
 
 /**
  * A layer's pattern from one concrete match of `path`: the alternative router >= 2.3 reports, else probed. Cached
- * when every parameter was present; `undefined` when it cannot be told.
+ * when every parameter was present and every other segment confirmed literal. A layer with alternatives, or one
+ * whose template cannot be told, gets the text of its RegExp (cached) or `undefined` when it keeps none.
  */
 export function learnPattern(layer: LayerLike, path: string, m: Match): string | undefined {
   if (typeof m.pattern === 'string') return trimSlash(m.pattern);
-  const p = probeTemplate(layer, path, m);
-  if (p === undefined) return undefined;
+  const p = hasAlternation(layer) ? undefined : probeTemplate(layer, path, m);
+  if (p === undefined) {
+    const text = layerText(layer);
+    if (text !== undefined) layerPatterns.set(layer, text);
+    return text;
+  }
   if (p.stable) layerPatterns.set(layer, p.template);
   return p.template;
 }

@@ -28,7 +28,10 @@ function isClosed(res: ServerResponse): boolean {
   return closed === true;
 }
 
-/** Marks a `close` listener with the recorder that added it. */
+/**
+ * Marks a `close` listener with the families it records into: every recorder on one registry and prefix shares them,
+ * so two middleware instances there (an app and its sub-app) measure a request once.
+ */
 const OWNER = Symbol('mesh-metrics.recorder');
 type OwnedListener = (() => void) & { [OWNER]?: object };
 
@@ -40,16 +43,21 @@ type OwnedListener = (() => void) & { [OWNER]?: object };
  * measured slower (see BENCHMARKS.md). Never throws: faults are counted as `kind="internal"`.
  */
 export class InboundRecorder<C = undefined> {
+  /** The marker of this recorder's `close` listeners: the shared family, not the recorder. */
+  private readonly owner: object;
+
   constructor(
     private readonly setup: InboundSetup,
     private readonly routeOf: RouteOf<C>,
     private readonly abandoned: AbandonedStatus<C> = () => undefined,
-  ) {}
+  ) {
+    this.owner = setup.metrics.requestDuration;
+  }
 
   /** Starts measuring one request; `context` is handed back to `routeOf` and `abandoned`. */
   begin(res: ServerResponse, context: C): void {
     try {
-      if (this.measuring(res)) return; // mounted twice on one path: measure once
+      if (this.measuring(res)) return; // met twice on one path (or two instances on one registry): measure once
       const start = performance.now();
       const traceOf = this.setup.traceOf;
       const traceId = traceOf === undefined ? undefined : traceOf(res.req?.headers.traceparent);
@@ -60,7 +68,7 @@ export class InboundRecorder<C = undefined> {
         done = true;
         this.end(res, context, start, traceId);
       };
-      listener[OWNER] = this;
+      listener[OWNER] = this.owner;
       res.on('close', listener);
       // A client that left before the request reached us (behind a slow middleware): its close already fired.
       if (isClosed(res)) listener();
@@ -69,10 +77,11 @@ export class InboundRecorder<C = undefined> {
     }
   }
 
-  /** Whether this recorder already listens on `res`: the middleware was met twice on one request. */
+  /** Whether a recorder on the same families already listens on `res`: met twice on one request. */
   private measuring(res: ServerResponse): boolean {
     if (res.listenerCount('close') === 0) return false;
-    for (const l of res.rawListeners('close')) if ((l as OwnedListener)[OWNER] === this) return true;
+    const owner = this.owner;
+    for (const l of res.rawListeners('close')) if ((l as OwnedListener)[OWNER] === owner) return true;
     return false;
   }
 

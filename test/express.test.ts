@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import express5, { type NextFunction, type Request, type Response } from 'express';
 import express4 from 'express4';
+import { connect } from 'node:net';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { meshMetrics, metricsHandler } from '../index.js';
 import { sampleIn } from './helpers/exposition.js';
 import { checkMixedTraffic } from './helpers/mixed-traffic.js';
 import {
+  abortMidResponse,
   bulkClient,
   countsOf,
   inboundKey,
@@ -82,6 +84,18 @@ function trafficApp(express: Express, registry: Registry): ReturnType<Express> {
     res.status(err.status ?? 500).send('failed');
   });
   return app;
+}
+
+/** Sends a GET over a raw socket and reads until the server closes the connection, without closing it first. */
+function abortedByServer(port: number, path: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    });
+    socket.resume();
+    socket.once('close', () => resolve());
+    socket.once('error', reject);
+  });
 }
 
 interface LayerInternals {
@@ -185,6 +199,42 @@ for (const [major, express] of majors) {
           forgetPatterns(app);
         }, '/repos/repos/repos/x');
         expect(keys).to.deep.equal([inboundKey('s', 'GET', '/:org/repos/:repo/x', 200)]);
+      });
+
+      /** The route labels of several requests to one app, as exposed (backslashes escaped). */
+      async function routesOf(build: (app: ReturnType<Express>) => void, paths: string[]): Promise<Record<string, number>> {
+        const registry = new Registry();
+        const app = express();
+        app.use(meshMetrics({ registry, service: 's' }));
+        build(app);
+        const server = await listen(app);
+        try {
+          for (const path of paths) await request(server.url).get(path).expect(200);
+          const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+          return Object.fromEntries(countsOf(text, FAMILY));
+        } finally {
+          await server.close();
+        }
+      }
+      const escaped = (route: string): string => route.replace(/\\/g, '\\\\');
+
+      it('labels a RegExp mount by its pattern, never by the first concrete path it matched', async () => {
+        const r = express.Router();
+        r.get('/profile', ok);
+        const counts = await routesOf((app) => app.use(/^\/u\/\d+/, r), ['/u/12345/profile', '/u/99999/profile']);
+        expect(counts).to.deep.equal({ [inboundKey('s', 'GET', escaped('/^\\/u\\/\\d+/profile'), 200)]: 2 });
+      });
+
+      it('never labels an array mount by the alternative that happened to match first', async () => {
+        const r = express.Router();
+        r.get('/x', ok);
+        const counts = await routesOf((app) => app.use(['/a', '/b'], r), ['/a/x', '/b/x', '/a/x']);
+        // Express 5 reports the alternative that matched; Express 4 keeps only one RegExp for all of them.
+        const want =
+          major === 'Express 5'
+            ? { [inboundKey('s', 'GET', '/a/x', 200)]: 2, [inboundKey('s', 'GET', '/b/x', 200)]: 1 }
+            : { [inboundKey('s', 'GET', escaped('/^\\/a\\/?(?=\\/|$)|^\\/b\\/?(?=\\/|$)/i/x'), 200)]: 3 };
+        expect(counts).to.deep.equal(want);
       });
 
       it('gives the mount path for a router root and "/" for the app root', async () => {
@@ -352,6 +402,51 @@ for (const [major, express] of majors) {
         expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({ [inboundKey('s', 'GET', '/r/twice', 200)]: 1 });
       });
 
+      it('measures a request once when an app and its sub-app each mount an instance on one registry', async () => {
+        const registry = new Registry();
+        const app = express();
+        app.use(meshMetrics({ registry, service: 's' }));
+        const admin = express();
+        admin.use(meshMetrics({ registry, service: 's' }));
+        admin.get('/users/:id', (_req: Request, res: Response) => {
+          res.send('ok');
+        });
+        app.use('/admin', admin);
+        await request(app).get('/admin/users/7').expect(200);
+        const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+        expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
+          [inboundKey('s', 'GET', '/admin/users/:id', 200)]: 1,
+        });
+      });
+
+      it('records 500, not 499, when the server abandons a response after an error mid-body', async () => {
+        const registry = new Registry();
+        const app = express();
+        app.set('env', 'test'); // the final handler's error log is noise here
+        app.use(meshMetrics({ registry, service: 's' }));
+        app.get('/partial/:id', (_req: Request, res: Response, next: NextFunction) => {
+          res.writeHead(200, { 'Content-Type': 'text/plain' });
+          res.write('part\n', () => next(new Error('failed mid-body'))); // the final handler destroys the socket
+        });
+        app.get('/slow-stream', (_req: Request, res: Response) => {
+          res.writeHead(200, { 'Content-Type': 'text/plain' });
+          res.write('first\n'); // and never more: the client goes away
+        });
+        const server = await listen(app);
+        try {
+          await abortedByServer(server.port, '/partial/1');
+          await abortMidResponse(server.port, '/slow-stream');
+          const text = await until(registry, (t) => countsOf(t, FAMILY).size === 2 &&
+            sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+          expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
+            [inboundKey('s', 'GET', '/partial/:id', 500)]: 1,
+            [inboundKey('s', 'GET', '/slow-stream', 499)]: 1,
+          });
+        } finally {
+          await server.close();
+        }
+      });
+
       it('records 499 for a client that left before the request reached it', async () => {
         const registry = new Registry();
         const app = express();
@@ -409,5 +504,7 @@ describe('meshMetrics options', () => {
     expect(() => meshMetrics({ registry, exclude: '/metrics' as never })).to.throw(TypeError, 'exclude must be an array');
     expect(() => meshMetrics({ registry, service: '' })).to.throw(TypeError, 'service must be a non-empty string, got ""');
     expect(() => meshMetrics({ registry, prefix: '9bad' })).to.throw(TypeError, '"9bad"');
+    expect(() => meshMetrics(null as never)).to.throw(TypeError, 'options must be an object, got null');
+    expect(() => meshMetrics(5 as never)).to.throw(TypeError, 'options must be an object, got 5');
   });
 });

@@ -234,6 +234,31 @@ describe('koaMeshMetrics options', () => {
     expect(() => koaMeshMetrics({ registry, exclude: [null as never] })).to.throw(TypeError, 'exclude[0]');
     expect(() => koaMeshMetrics({ registry, service: 7 as never })).to.throw(TypeError, 'got 7');
     expect(() => koaMeshMetrics({ registry, buckets: [1, 0.5] })).to.throw(TypeError, 'buckets');
+    expect(() => koaMeshMetrics(null as never)).to.throw(TypeError, 'options must be an object, got null');
+    expect(() => koaMetricsHandler(null as never)).to.throw(TypeError, 'options must be an object, got null');
+    expect(() => koaMetricsHandler('x' as never)).to.throw(TypeError, 'options must be an object, got "x"');
+  });
+
+  it('measures a request once when two instances on one registry are mounted', async () => {
+    const registry = new Registry();
+    const app = new Koa();
+    app.use(koaMeshMetrics({ registry, service: 's' }));
+    app.use(koaMeshMetrics({ registry, service: 's' }));
+    const router = new Router();
+    router.get('/things/:id', (ctx) => {
+      ctx.body = 'ok';
+    });
+    app.use(router.routes());
+    const server = await listen(app.callback());
+    try {
+      await request(server.url).get('/things/3').expect(200);
+      const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+      expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
+        [inboundKey('s', 'GET', '/things/:id', 200)]: 1,
+      });
+    } finally {
+      await server.close();
+    }
   });
 
   it('leaves excluded requests out and counts a predicate fault without failing the request', async () => {
