@@ -138,7 +138,8 @@ class MeshBalancer implements Balancer {
     const r = attempt.instance;
     r.inFlight = Math.max(0, r.inFlight - 1);
     try {
-      this.lb.updateActiveConnections(this.service, r.origin, r.inFlight);
+      // A deregistered instance's gauges are gone; an attempt that was in flight must not bring them back.
+      if (!r.removed) this.lb.updateActiveConnections(this.service, r.origin, r.inFlight);
       const now = this.now();
       // no duration when the clock failed at the start (NaN): it would poison the latency p2c balances on
       const timed = !Number.isNaN(now - attempt.startedAt);
@@ -151,7 +152,7 @@ class MeshBalancer implements Balancer {
       }
       if (timed) r.latency.observe(ms, now);
       r.healthScore = nextHealthScore(r.healthScore, success);
-      this.lb.updateHealthScore(this.service, r.origin, r.healthScore);
+      if (!r.removed) this.lb.updateHealthScore(this.service, r.origin, r.healthScore);
       if (success) this.outlier.onSuccess(r.outlier);
       else if (!r.removed && this.outlier.onFailure(r.outlier, now, this.records.size, this.ejectedCount)) {
         this.ejected(r, now);
@@ -189,6 +190,9 @@ class MeshBalancer implements Balancer {
       record.removed = true;
       clearTimeout(record.timer);
       if (record.ejected) this.ejectedCount--;
+      // Its gauges leave the exposition (they would otherwise pile up with discovery churn); counters stay.
+      this.lb.activeConnections.remove(this.service, record.origin);
+      this.lb.instanceHealthScore.remove(this.service, record.origin);
       this.rebuild();
       return true;
     } catch {

@@ -103,10 +103,25 @@ describe('createBalancer', () => {
       expect(b.deregister('nonsense')).to.equal(false);
       expect(b.instances().map((i) => i.origin)).to.deep.equal([A, C]);
       expect(await lb('healthy_instances', 'service="users"')).to.equal(2);
+      expect(await lb('lb_instance_health_score', `service="users",instance="${B}"`)).to.equal(undefined);
+      expect(await lb('lb_active_connections', `service="users",instance="${B}"`)).to.equal(undefined);
+      expect(await lb('lb_instance_health_score', `service="users",instance="${A}"`)).to.equal(1);
       for (let i = 0; i < 10; i++) expect(b.pick()?.origin).to.not.equal(B);
       expect(b.register(B)).to.equal(true);
       expect(await lb('registrations_total', 'service="users"')).to.equal(4);
       expect(await lb('healthy_instances', 'service="users"')).to.equal(3);
+    });
+
+    it('leaves a deregistered instance\'s gauges out even when an attempt to it ends afterwards', async () => {
+      const b = make({ instances: [A] });
+      const attempt = b.start();
+      expect(attempt?.instance.origin).to.equal(A);
+      expect(await lb('lb_active_connections', `service="users",instance="${A}"`)).to.equal(1);
+      expect(b.deregister(A)).to.equal(true);
+      attempt?.fail(new Error('late'));
+      expect(await lb('lb_active_connections', `service="users",instance="${A}"`)).to.equal(undefined);
+      expect(await lb('lb_instance_health_score', `service="users",instance="${A}"`)).to.equal(undefined);
+      expect(await lb('lb_requests_total', `service="users",instance="${A}",strategy="round_robin"`)).to.equal(1);
     });
 
     it('returns undefined from pick() and start() with no instance', () => {
