@@ -230,6 +230,25 @@ export async function renderExposition(registry: AnyRegistry, options: Expositio
 }
 
 /**
+ * The registry's exposition as UTF-8 pieces of about 256 KB each, made between the writer's slices: served one after
+ * another they are exactly `registry.metrics()`, and no step converts or copies the whole text at once (a response
+ * writes them with backpressure). Rejects when a collector does.
+ */
+export async function expositionPieces(registry: AnyRegistry, options: ExpositionOptions = {}): Promise<Buffer[]> {
+  const pieces: Buffer[] = [];
+  let pending = '';
+  for await (const chunk of expositionChunks(registry, options)) {
+    pending += chunk;
+    if (pending.length >= FLATTEN_AT) {
+      pieces.push(Buffer.from(pending, 'utf8'));
+      pending = '';
+    }
+  }
+  if (pending !== '') pieces.push(Buffer.from(pending, 'utf8'));
+  return pieces;
+}
+
+/**
  * The registry's exposition gzipped, compressed piece by piece while it is written: no step ever holds or
  * converts the whole text at once, so a large scrape costs the event loop only short slices. Decompresses to
  * exactly `registry.metrics()`; rejects when a collector does.

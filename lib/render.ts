@@ -1,5 +1,5 @@
 import type { Registry, RegistryContentType } from 'prom-client';
-import { gzipExposition, renderExposition } from './exposition-writer.js';
+import { expositionPieces, gzipExposition, renderExposition } from './exposition-writer.js';
 
 /** A rendered scrape body and the content type it must be served with. */
 export interface RenderedMetrics {
@@ -26,5 +26,16 @@ export async function renderMetricsGzipped(
   registry: Registry<RegistryContentType>,
 ): Promise<{ readonly body: Buffer; readonly contentType: string }> {
   const body = await gzipExposition(registry);
+  return { body, contentType: registry.contentType };
+}
+
+/**
+ * {@link renderMetrics} as UTF-8 pieces for a response to write one after another (what a scrape without gzip
+ * serves), so a large exposition is never turned into one string and one buffer while the event loop waits.
+ */
+export async function renderMetricsPieces(
+  registry: Registry<RegistryContentType>,
+): Promise<{ readonly body: readonly Buffer[]; readonly contentType: string }> {
+  const body = await expositionPieces(registry);
   return { body, contentType: registry.contentType };
 }

@@ -1,5 +1,14 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { checkScrapePath, createScraper, sendInternalError, sendReply, type ScrapeOptions } from './scrape.js';
+import {
+  checkScrapePath,
+  createScraper,
+  isPieces,
+  piecesLength,
+  replyStream,
+  sendInternalError,
+  sendReply,
+  type ScrapeOptions,
+} from './scrape.js';
 
 /** Options of {@link koaMetricsHandler}. */
 export interface KoaMetricsHandlerOptions extends ScrapeOptions {
@@ -57,6 +66,12 @@ export function koaMetricsHandler(
     const reply = await scrape(ctx.req);
     ctx.status = reply.status;
     for (const name of Object.keys(reply.headers)) ctx.set(name, reply.headers[name] as string);
-    ctx.body = reply.body;
+    const body = reply.body;
+    if (isPieces(body)) {
+      ctx.body = replyStream(body); // Koa drops Content-Length for a stream body: set it after
+      ctx.set('Content-Length', String(piecesLength(body)));
+    } else {
+      ctx.body = body;
+    }
   };
 }

@@ -1,11 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
 import { openMetricsToText } from '../lib/openmetrics-text.js';
-import { renderMetrics, renderMetricsGzipped } from '../lib/render.js';
+import { renderMetrics, renderMetricsGzipped, renderMetricsPieces } from '../lib/render.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -41,7 +42,8 @@ export interface ScrapeOptions {
 export interface ScrapeReply {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string | Buffer;
+  /** Pieces (a scrape without gzip) are served one after another, with backpressure. */
+  readonly body: string | Buffer | readonly Buffer[];
 }
 
 /** Answers one scrape; never rejects. */
@@ -156,10 +158,10 @@ export function createScraper(options: ScrapeOptions = {}): Scraper {
     // Gzip while rendering (renderMetricsGzipped): compressing the finished text in one go blocked the event loop
     // for over 100 ms on a 10,000-series scrape (see BENCHMARKS.md).
     const gzipped = compress && acceptsGzip(req.headers);
-    let body: string | Buffer;
+    let body: Buffer | readonly Buffer[];
     let contentType: string;
     try {
-      ({ body, contentType } = gzipped ? await renderMetricsGzipped(registry) : await renderMetrics(registry));
+      ({ body, contentType } = gzipped ? await renderMetricsGzipped(registry) : await renderMetricsPieces(registry));
     } catch {
       return COLLECT_FAILED;
     }
@@ -202,8 +204,32 @@ export function sendReply(req: IncomingMessage, res: ServerResponse, reply: Scra
     res.end();
     return;
   }
-  res.writeHead(reply.status, reply.headers);
-  res.end(req.method === 'HEAD' ? undefined : reply.body);
+  const body = reply.body;
+  if (!isPieces(body)) {
+    res.writeHead(reply.status, reply.headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return;
+  }
+  res.writeHead(reply.status, { ...reply.headers, 'Content-Length': String(piecesLength(body)) });
+  if (req.method === 'HEAD') res.end();
+  else replyStream(body).pipe(res);
+}
+
+/** Whether a reply body is a list of pieces. */
+export function isPieces(body: ScrapeReply['body']): body is readonly Buffer[] {
+  return Array.isArray(body);
+}
+
+/** The bytes of a body given as pieces. */
+export function piecesLength(pieces: readonly Buffer[]): number {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  return n;
+}
+
+/** A stream of a body's pieces, for a response (or Koa's `ctx.body`) to pipe with backpressure. */
+export function replyStream(pieces: readonly Buffer[]): Readable {
+  return Readable.from(pieces, { objectMode: false });
 }
 
 /** Answers 500 after an unexpected fault, if the response can still be answered. */
