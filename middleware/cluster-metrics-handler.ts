@@ -3,6 +3,7 @@ import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { aggregateClusterMetrics } from '../lib/cluster-aggregation.js';
 import { describeValue } from '../lib/options.js';
+import type { KoaScrapeContext } from './metrics-handler.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -28,15 +29,8 @@ export interface KoaClusterMetricsHandlerOptions extends ClusterMetricsHandlerOp
   readonly path?: string;
 }
 
-/** The parts of a Koa context the Koa twin uses (Koa 2 and 3 both fit). */
-export interface KoaContextLike {
-  readonly path: string;
-  readonly method: string;
-  readonly headers: IncomingHttpHeaders;
-  status: number;
-  body: unknown;
-  set(field: string, value: string): void;
-}
+/** The parts of a Koa context the Koa twin uses (Koa 2 and 3 both fit): the scrape handler's, less the request. */
+export type KoaContextLike = Omit<KoaScrapeContext, 'req'>;
 
 interface Answer {
   readonly status: number;
