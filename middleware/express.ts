@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { resolveInboundOptions, type InboundOptions } from './inbound-options.js';
+import { resolveInboundOptions, type InboundOptions, type InboundSetup } from './inbound-options.js';
 import { InboundRecorder } from './recorder.js';
 import { expressRouteTemplate, type ExpressRequestLike } from './route-template.js';
 
@@ -21,6 +21,15 @@ function serverAbandoned(res: ServerResponse): number | undefined {
   return SERVER_ABANDONED_STATUS;
 }
 
+/** The per-request recorder of Express requests, shared by {@link meshMetrics} and `instrumentExpress()`. @internal */
+export function expressRecorder(setup: InboundSetup): InboundRecorder {
+  return new InboundRecorder(
+    setup,
+    (res, status) => expressRouteTemplate(res.req as ExpressRequestLike, status),
+    serverAbandoned,
+  );
+}
+
 /**
  * Express middleware (Express 4 and 5) recording `mesh_http_server_request_duration_seconds` and
  * `mesh_http_server_requests_in_flight` for every request it sees. Mount it first: `app.use(meshMetrics())`.
@@ -28,11 +37,7 @@ function serverAbandoned(res: ServerResponse): number | undefined {
  */
 export function meshMetrics(options: InboundOptions = {}): ExpressMiddleware {
   const setup = resolveInboundOptions(options);
-  const recorder = new InboundRecorder(
-    setup,
-    (res, status) => expressRouteTemplate(res.req as ExpressRequestLike, status),
-    serverAbandoned,
-  );
+  const recorder = expressRecorder(setup);
   const excluded = setup.excluded;
   const faults = setup.metrics.faults;
   return function meshMetricsMiddleware(req, res, next) {

@@ -1,5 +1,7 @@
 export * from './express.js';
 export * from './koa.js';
+export * from './instrument-express.js';
+export * from './instrument-koa.js';
 export * from './metrics-handler.js';
 export * from './serve-metrics.js';
 export { DEFAULT_EXCLUDE, DEFAULT_SERVICE, type ExcludeRule, type InboundOptions } from './inbound-options.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UNMATCHED_ROUTE } from '../lib/http-server-metrics.js';
-import { resolveInboundOptions, type InboundOptions } from './inbound-options.js';
+import { resolveInboundOptions, type InboundOptions, type InboundSetup } from './inbound-options.js';
 import { InboundRecorder } from './recorder.js';
 
 /** The parts of a Koa 2 or 3 context the middleware reads (`_matchedRoute` is set by `@koa/router`). */
@@ -35,6 +35,19 @@ function koaRouteTemplate(ctx: unknown, status: number): string {
 }
 
 /**
+ * The per-request recorder of Koa requests, shared by {@link koaMeshMetrics} and `instrumentKoa()`: `errorKey` is
+ * where the status of an error thrown by the middleware chain is kept on `ctx`.
+ * @internal
+ */
+export function koaRecorder(setup: InboundSetup, errorKey: symbol): InboundRecorder<KoaInboundContext> {
+  return new InboundRecorder<KoaInboundContext>(
+    setup,
+    (_res, status, ctx) => koaRouteTemplate(ctx, status),
+    (_res, ctx) => (ctx as ErrorMarked)[errorKey],
+  );
+}
+
+/**
  * Koa middleware (Koa 2 and 3) recording `mesh_http_server_request_duration_seconds` and
  * `mesh_http_server_requests_in_flight`. Mount it first: `app.use(koaMeshMetrics())`. A thrown error is recorded
  * with its status (else 500) and rethrown unchanged. Options are checked here; at run time it never throws its own
@@ -44,11 +57,7 @@ export function koaMeshMetrics(options: InboundOptions = {}): KoaMiddleware {
   const setup = resolveInboundOptions(options);
   // Per-request state rides on Koa's ctx (handed to the recorder), not on the response: see middleware/recorder.ts.
   const errorKey = Symbol('mesh-metrics.koaError');
-  const recorder = new InboundRecorder<KoaInboundContext>(
-    setup,
-    (_res, status, ctx) => koaRouteTemplate(ctx, status),
-    (_res, ctx) => (ctx as ErrorMarked)[errorKey],
-  );
+  const recorder = koaRecorder(setup, errorKey);
   const excluded = setup.excluded;
   const faults = setup.metrics.faults;
   return async function koaMeshMetricsMiddleware(ctx, next) {
