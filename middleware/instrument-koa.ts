@@ -6,8 +6,13 @@ import { koaErrorStatus, koaRecorder, type KoaInboundContext } from './koa.js';
 /** The composed middleware chain Koa hands to `handleRequest`. */
 type Chain = (ctx: KoaInboundContext) => PromiseLike<unknown>;
 
-/** The part of a Koa 2 or 3 application `instrumentKoa()` uses. */
+/** A Koa 2 or 3 application (typed loosely, so the root entry needs no Koa). */
 export interface KoaAppLike {
+  callback(): unknown;
+}
+
+/** Koa's own method (public, though its type declarations leave it out) the instrumentation hooks. */
+interface HandlesRequests {
   handleRequest(ctx: KoaInboundContext, fnMiddleware: Chain): unknown;
 }
 
@@ -52,7 +57,7 @@ function marker(): (fn: Chain) => Chain {
  * Replaces the app's `handleRequest` (an own property, removed again when the last instrumentation is disposed) by
  * one that starts every instrumentation's measurement, then runs Koa's own with the chain wrapped by `marker`.
  */
-function install(app: KoaAppLike): Hook {
+function install(app: HandlesRequests): Hook {
   const had = Object.prototype.hasOwnProperty.call(app, 'handleRequest');
   const own = had ? app.handleRequest : undefined;
   const original = app.handleRequest;
@@ -60,11 +65,11 @@ function install(app: KoaAppLike): Hook {
   const hook: Hook = {
     begins: [],
     restore: () => {
-      if (had) app.handleRequest = own as KoaAppLike['handleRequest'];
-      else delete (app as Partial<KoaAppLike>).handleRequest;
+      if (had) app.handleRequest = own as HandlesRequests['handleRequest'];
+      else delete (app as Partial<HandlesRequests>).handleRequest;
     },
   };
-  app.handleRequest = function instrumentedHandleRequest(this: KoaAppLike, ctx, fnMiddleware) {
+  app.handleRequest = function instrumentedHandleRequest(this: HandlesRequests, ctx, fnMiddleware) {
     const begins = hook.begins;
     for (let i = 0; i < begins.length; i++) (begins[i] as BeginContext)(ctx);
     return original.call(this, ctx, wrap(fnMiddleware));
@@ -79,7 +84,7 @@ function install(app: KoaAppLike): Hook {
  * handed to the chain; every server serving `app.callback()` is measured. Options are those of `koaMeshMetrics()`.
  */
 export function instrumentKoa(app: KoaAppLike, options: InboundOptions = {}): Instrumentation {
-  const a = app as Partial<KoaAppLike> | null;
+  const a = app as Partial<HandlesRequests> | null;
   if (typeof a !== 'object' || a === null || typeof a.handleRequest !== 'function') {
     throw new TypeError(`app must be a Koa application, got ${describeValue(app)}`);
   }
@@ -97,7 +102,7 @@ export function instrumentKoa(app: KoaAppLike, options: InboundOptions = {}): In
             faults.internal();
           }
         };
-  const hook = hooks.get(app) ?? install(app);
+  const hook = hooks.get(app) ?? install(app as unknown as HandlesRequests);
   hooks.set(app, hook);
   hook.begins = [...hook.begins, begin];
   let done = false;

@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import request from 'supertest';
 import { meshMetrics, metricsHandler } from '../index.js';
 import { sampleIn } from './helpers/exposition.js';
+import { expressModes, type InboundMode } from './helpers/inbound-modes.js';
 import { checkMixedTraffic } from './helpers/mixed-traffic.js';
 import {
   abortMidResponse,
@@ -20,6 +21,7 @@ import {
 } from './helpers/inbound-traffic.js';
 
 type Express = typeof express5;
+type ExpressMode = InboundMode<ReturnType<Express>>;
 const FAMILY = 'mesh_http_server_request_duration_seconds';
 const SERVICE = 'orders';
 
@@ -33,9 +35,9 @@ function teapot(): Error {
 }
 
 /** The app of the traffic suite: nested routers, throws, streams, a handler that passes the request on. */
-function trafficApp(express: Express, registry: Registry): ReturnType<Express> {
+function trafficApp(mode: ExpressMode, express: Express, registry: Registry): ReturnType<Express> {
   const app = express();
-  app.use(meshMetrics({ registry, service: SERVICE }));
+  mode.measure(app, { registry, service: SERVICE });
   app.get('/metrics', metricsHandler({ registry }));
 
   const items = express.Router();
@@ -125,15 +127,15 @@ function forgetPatterns(app: ReturnType<Express>): void {
   visit(root.stack);
 }
 
-for (const [major, express] of majors) {
-  describe(`meshMetrics on ${major}`, () => {
+for (const mode of expressModes) for (const [major, express] of majors) {
+  describe(`${mode.name} on ${major}`, () => {
     describe('mixed traffic', () => {
       let registry: Registry;
       let server: Listening;
       let client: BulkClient;
       before(async () => {
         registry = new Registry();
-        server = await listen(trafficApp(express, registry));
+        server = await listen(trafficApp(mode, express, registry));
         client = bulkClient(server.url);
       });
       after(async () => {
@@ -151,7 +153,7 @@ for (const [major, express] of majors) {
         const registry = new Registry();
         const app = express();
         app.set('env', 'test'); // the final handler's error log is noise here
-        app.use(meshMetrics({ registry, service: 's' }));
+        mode.measure(app, { registry, service: 's' });
         build(app);
         const server = await listen(app);
         try {
@@ -205,7 +207,7 @@ for (const [major, express] of majors) {
       async function routesOf(build: (app: ReturnType<Express>) => void, paths: string[]): Promise<Record<string, number>> {
         const registry = new Registry();
         const app = express();
-        app.use(meshMetrics({ registry, service: 's' }));
+        mode.measure(app, { registry, service: 's' });
         build(app);
         const server = await listen(app);
         try {
@@ -286,7 +288,7 @@ for (const [major, express] of majors) {
       it('records a streamed response at its last byte, not when its headers went out', async () => {
         const registry = new Registry();
         const app = express();
-        app.use(meshMetrics({ registry, service: 's' }));
+        mode.measure(app, { registry, service: 's' });
         let entered!: () => void;
         const headersOut = new Promise<void>((r) => (entered = r));
         let release!: () => void;
@@ -319,13 +321,11 @@ for (const [major, express] of majors) {
       it('leaves excluded paths out: strings, RegExps and predicates', async () => {
         const registry = new Registry();
         const app = express();
-        app.use(
-          meshMetrics({
-            registry,
-            service: 's',
-            exclude: ['/health', /^\/static\//, (req) => req.headers['x-synthetic'] === '1'],
-          }),
-        );
+        mode.measure(app, {
+          registry,
+          service: 's',
+          exclude: ['/health', /^\/static\//, (req) => req.headers['x-synthetic'] === '1'],
+        });
         app.get('/health', (_req: Request, res: Response) => {
           res.send('up');
         });
@@ -356,17 +356,15 @@ for (const [major, express] of majors) {
       it('counts its own faults and never disturbs the request', async () => {
         const registry = new Registry();
         const app = express();
-        app.use(
-          meshMetrics({
-            registry,
-            service: 's',
-            exclude: [
-              () => {
-                throw new Error('predicate bug');
-              },
-            ],
-          }),
-        );
+        mode.measure(app, {
+          registry,
+          service: 's',
+          exclude: [
+            () => {
+              throw new Error('predicate bug');
+            },
+          ],
+        });
         app.get('/odd', (req: Request, res: Response) => {
           Object.defineProperty(req, 'route', {
             get() {
@@ -405,7 +403,7 @@ for (const [major, express] of majors) {
       it('measures a request once when an app and its sub-app each mount an instance on one registry', async () => {
         const registry = new Registry();
         const app = express();
-        app.use(meshMetrics({ registry, service: 's' }));
+        mode.measure(app, { registry, service: 's' });
         const admin = express();
         admin.use(meshMetrics({ registry, service: 's' }));
         admin.get('/users/:id', (_req: Request, res: Response) => {
@@ -423,7 +421,7 @@ for (const [major, express] of majors) {
         const registry = new Registry();
         const app = express();
         app.set('env', 'test'); // the final handler's error log is noise here
-        app.use(meshMetrics({ registry, service: 's' }));
+        mode.measure(app, { registry, service: 's' });
         app.get('/partial/:id', (_req: Request, res: Response, next: NextFunction) => {
           res.writeHead(200, { 'Content-Type': 'text/plain' });
           res.write('part\n', () => next(new Error('failed mid-body'))); // the final handler destroys the socket
@@ -453,7 +451,7 @@ for (const [major, express] of majors) {
         app.use((_req: Request, res: Response, next: NextFunction) => {
           res.on('close', () => next()); // a slow middleware: lets the request through only after the client left
         });
-        app.use(meshMetrics({ registry, service: 's' }));
+        mode.measure(app, { registry, service: 's' });
         app.get('/late', (_req: Request, res: Response) => {
           res.send('too late');
         });
@@ -479,7 +477,7 @@ for (const [major, express] of majors) {
           delete process.env['MESH_SERVICE_NAME'];
           meshMetrics({ registry });
           const app = express();
-          app.use(meshMetrics({ registry, prefix: 'other_' }));
+          mode.measure(app, { registry, prefix: 'other_' });
           app.get('/', (_req: Request, res: Response) => {
             res.send('ok');
           });
