@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import request from 'supertest';
 import { koaMeshMetrics, koaMetricsHandler } from '../index.js';
 import { sampleIn } from './helpers/exposition.js';
+import { koaModes, type InboundMode } from './helpers/inbound-modes.js';
 import { checkMixedTraffic } from './helpers/mixed-traffic.js';
 import {
   bulkClient,
@@ -21,6 +22,7 @@ import {
 const require = createRequire(import.meta.url);
 const Koa2 = require('koa2') as typeof Koa;
 
+type KoaMode = InboundMode<Koa>;
 const FAMILY = 'mesh_http_server_request_duration_seconds';
 const SERVICE = 'catalog';
 
@@ -34,10 +36,10 @@ function tick(): Promise<void> {
 }
 
 /** The app of the traffic suite: prefixed and nested routers, throws, streams, a route that passes the request on. */
-function trafficApp(KoaApp: typeof Koa, registry: Registry): Koa {
+function trafficApp(mode: KoaMode, KoaApp: typeof Koa, registry: Registry): Koa {
   const app = new KoaApp();
   app.silent = true;
-  app.use(koaMeshMetrics({ registry, service: SERVICE }));
+  mode.measure(app, { registry, service: SERVICE });
   app.use(koaMetricsHandler({ registry }));
 
   const items = new Router();
@@ -80,15 +82,15 @@ function trafficApp(KoaApp: typeof Koa, registry: Registry): Koa {
   return app;
 }
 
-for (const [major, KoaApp] of majors) {
-  describe(`koaMeshMetrics on ${major}`, () => {
+for (const mode of koaModes) for (const [major, KoaApp] of majors) {
+  describe(`${mode.name} on ${major}`, () => {
     describe('mixed traffic', () => {
       let registry: Registry;
       let server: Listening;
       let client: BulkClient;
       before(async () => {
         registry = new Registry();
-        server = await listen(trafficApp(KoaApp, registry).callback());
+        server = await listen(trafficApp(mode, KoaApp, registry).callback());
         client = bulkClient(server.url);
       });
       after(async () => {
@@ -113,7 +115,7 @@ for (const [major, KoaApp] of majors) {
         const app = new KoaApp();
         app.silent = true;
         if (outer !== undefined) app.use(outer);
-        app.use(koaMeshMetrics({ registry, service: 's' }));
+        mode.measure(app, { registry, service: 's' });
         const router = new Router();
         build(app, router);
         app.use(router.routes());
@@ -192,12 +194,12 @@ for (const [major, KoaApp] of majors) {
   });
 }
 
-describe('koaMeshMetrics streaming', () => {
+for (const mode of koaModes) describe(`${mode.name} streaming`, () => {
   for (const [major, KoaApp] of majors) {
     it(`records a streamed body at its last byte on ${major}`, async () => {
       const registry = new Registry();
       const app = new KoaApp();
-      app.use(koaMeshMetrics({ registry, service: 's' }));
+      mode.measure(app, { registry, service: 's' });
       const body = new PassThrough();
       let entered!: () => void;
       const headersOut = new Promise<void>((r) => (entered = r));
@@ -239,11 +241,14 @@ describe('koaMeshMetrics options', () => {
     expect(() => koaMetricsHandler('x' as never)).to.throw(TypeError, 'options must be an object, got "x"');
   });
 
+});
+
+for (const mode of koaModes) describe(`${mode.name} instances and exclusions`, () => {
   it('measures a request once when two instances on one registry are mounted', async () => {
     const registry = new Registry();
     const app = new Koa();
-    app.use(koaMeshMetrics({ registry, service: 's' }));
-    app.use(koaMeshMetrics({ registry, service: 's' }));
+    mode.measure(app, { registry, service: 's' });
+    mode.measure(app, { registry, service: 's' });
     const router = new Router();
     router.get('/things/:id', (ctx) => {
       ctx.body = 'ok';
@@ -264,19 +269,17 @@ describe('koaMeshMetrics options', () => {
   it('leaves excluded requests out and counts a predicate fault without failing the request', async () => {
     const registry = new Registry();
     const app = new Koa();
-    app.use(
-      koaMeshMetrics({
-        registry,
-        service: 's',
-        exclude: [
-          /^\/internal\//,
-          (req) => {
-            if (req.url === '/bug') throw new Error('predicate bug');
-            return false;
-          },
-        ],
-      }),
-    );
+    mode.measure(app, {
+      registry,
+      service: 's',
+      exclude: [
+        /^\/internal\//,
+        (req) => {
+          if (req.url === '/bug') throw new Error('predicate bug');
+          return false;
+        },
+      ],
+    });
     app.use((ctx) => {
       ctx.body = 'ok';
     });
