@@ -1,0 +1,22 @@
+import type express5 from 'express';
+import type Koa from 'koa';
+import { instrumentExpress, instrumentKoa, koaMeshMetrics, meshMetrics, type InboundOptions } from '../../index.js';
+
+/** One way of measuring an app's inbound requests; the inbound suites run once per mode. */
+export interface InboundMode<App> {
+  readonly name: string;
+  /** Starts measuring `app` with `options`: mounts the middleware first, or instruments the app. */
+  measure(app: App, options: InboundOptions): void;
+}
+
+/** Express: `app.use(meshMetrics())` and `instrumentExpress(app)`. */
+export const expressModes: readonly InboundMode<ReturnType<typeof express5>>[] = [
+  { name: 'meshMetrics', measure: (app, options) => void app.use(meshMetrics(options)) },
+  { name: 'instrumentExpress', measure: (app, options) => void instrumentExpress(app, options) },
+];
+
+/** Koa: `app.use(koaMeshMetrics())` and `instrumentKoa(app)`. */
+export const koaModes: readonly InboundMode<Koa>[] = [
+  { name: 'koaMeshMetrics', measure: (app, options) => void app.use(koaMeshMetrics(options)) },
+  { name: 'instrumentKoa', measure: (app, options) => void instrumentKoa(app, options) },
+];

@@ -1,0 +1,207 @@
+import Router from '@koa/router';
+import { expect } from 'chai';
+import express, { type Request, type Response } from 'express';
+import Koa from 'koa';
+import { createServer } from 'node:http';
+import { connect } from 'node:net';
+import { Registry } from 'prom-client';
+import request from 'supertest';
+import { instrumentExpress, instrumentKoa, koaMeshMetrics, meshMetrics } from '../index.js';
+import { sampleIn } from './helpers/exposition.js';
+import { koaModes } from './helpers/inbound-modes.js';
+import { countsOf, inboundKey, listen, until, type Listening } from './helpers/inbound-traffic.js';
+
+const FAMILY = 'mesh_http_server_request_duration_seconds';
+
+function helloApp(): ReturnType<typeof express> {
+  const app = express();
+  app.get('/hello/:name', (_req: Request, res: Response) => {
+    res.send('hi');
+  });
+  return app;
+}
+
+/** The exposition once every request of `service` is done. */
+function settled(registry: Registry, service: string): Promise<string> {
+  return until(registry, (t) => sampleIn(t, `mesh_http_server_requests_in_flight{service="${service}"}`) === 0);
+}
+
+/** Sends a GET over a raw socket and closes it at the first bytes of the response. */
+function leaveAtFirstByte(port: number, path: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`));
+    socket.once('data', () => socket.destroy());
+    socket.once('close', () => resolve());
+    socket.once('error', reject);
+  });
+}
+
+describe('instrumentExpress', () => {
+  const servers: Listening[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.close();
+  });
+
+  it('measures only the instrumented app; two apps on two servers keep their own service and registry', async () => {
+    const [ordersRegistry, usersRegistry] = [new Registry(), new Registry()];
+    const orders = helloApp();
+    const users = helloApp();
+    const plain = helloApp();
+    instrumentExpress(orders, { registry: ordersRegistry, service: 'orders' });
+    instrumentExpress(users, { registry: usersRegistry, service: 'users' });
+    const [o, u, p] = [await listen(orders), await listen(users), await listen(plain)];
+    servers.push(o, u, p);
+    await request(o.url).get('/hello/a').expect(200);
+    await request(u.url).get('/hello/b').expect(200);
+    await request(u.url).get('/hello/c').expect(200);
+    await request(p.url).get('/hello/d').expect(200);
+    expect(Object.fromEntries(countsOf(await settled(ordersRegistry, 'orders'), FAMILY))).to.deep.equal({
+      [inboundKey('orders', 'GET', '/hello/:name', 200)]: 1,
+    });
+    expect(Object.fromEntries(countsOf(await settled(usersRegistry, 'users'), FAMILY))).to.deep.equal({
+      [inboundKey('users', 'GET', '/hello/:name', 200)]: 2,
+    });
+  });
+
+  it('measures a server given directly, whatever function serves it', async () => {
+    const registry = new Registry();
+    const app = helloApp();
+    const server = createServer((req, res) => app(req, res));
+    instrumentExpress(app, { registry, service: 'byapp' }); // the app is not this server's listener: not measured
+    instrumentExpress(server, { registry, service: 'byserver' });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    servers.push({ server, port, url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) });
+    await request(`http://127.0.0.1:${port}`).get('/hello/x').expect(200);
+    const text = await settled(registry, 'byserver');
+    expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
+      [inboundKey('byserver', 'GET', '/hello/:name', 200)]: 1,
+    });
+  });
+
+  it('starts with the next request when instrumented late, and stops at dispose()', async () => {
+    const registry = new Registry();
+    const app = helloApp();
+    const server = await listen(app);
+    servers.push(server);
+    await request(server.url).get('/hello/before').expect(200); // the server is resolved once here, uninstrumented
+    const instrumentation = instrumentExpress(app, { registry, service: 's' });
+    await request(server.url).get('/hello/during').expect(200);
+    await settled(registry, 's');
+    instrumentation.dispose();
+    instrumentation.dispose(); // twice is harmless
+    await request(server.url).get('/hello/after').expect(200);
+    expect(Object.fromEntries(countsOf(await settled(registry, 's'), FAMILY))).to.deep.equal({
+      [inboundKey('s', 'GET', '/hello/:name', 200)]: 1,
+    });
+  });
+
+  it('measures a request once with the middleware or a second instrumentation on the same registry', async () => {
+    const registry = new Registry();
+    const app = express();
+    instrumentExpress(app, { registry, service: 's' });
+    instrumentExpress(app, { registry, service: 's' });
+    app.use(meshMetrics({ registry, service: 's' }));
+    app.get('/once', (_req: Request, res: Response) => {
+      res.send('ok');
+    });
+    await request(app).get('/once').expect(200);
+    expect(Object.fromEntries(countsOf(await settled(registry, 's'), FAMILY))).to.deep.equal({
+      [inboundKey('s', 'GET', '/once', 200)]: 1,
+    });
+  });
+
+  it('throws a TypeError naming a bad target or option', () => {
+    const registry = new Registry();
+    expect(() => instrumentExpress('app' as never, { registry })).to.throw(TypeError, 'target must be an Express app or an http server, got "app"');
+    expect(() => instrumentExpress({} as never, { registry })).to.throw(TypeError, 'target must be an Express app');
+    expect(() => instrumentExpress(null as never)).to.throw(TypeError, 'got null');
+    expect(() => instrumentExpress(helloApp(), { registry, service: '' })).to.throw(TypeError, 'service must be a non-empty string');
+    expect(() => instrumentExpress(helloApp(), { registry, exclude: [3 as never] })).to.throw(TypeError, 'exclude[0]');
+  });
+});
+
+describe('instrumentKoa', () => {
+  function koaApp(): Koa {
+    const app = new Koa();
+    app.silent = true;
+    const router = new Router();
+    router.get('/things/:id', (ctx) => {
+      ctx.body = 'ok';
+    });
+    app.use(router.routes());
+    return app;
+  }
+
+  it('measures only the instrumented app, and leaves Koa as it was after dispose()', async () => {
+    const registry = new Registry();
+    const measured = koaApp();
+    const plain = koaApp();
+    const instrumentation = instrumentKoa(measured, { registry, service: 'k' });
+    expect(Object.prototype.hasOwnProperty.call(measured, 'handleRequest')).to.equal(true);
+    await request(measured.callback()).get('/things/1').expect(200);
+    await request(plain.callback()).get('/things/2').expect(200);
+    await settled(registry, 'k');
+    instrumentation.dispose();
+    expect(Object.prototype.hasOwnProperty.call(measured, 'handleRequest')).to.equal(false);
+    await request(measured.callback()).get('/things/3').expect(200);
+    expect(Object.fromEntries(countsOf(await settled(registry, 'k'), FAMILY))).to.deep.equal({
+      [inboundKey('k', 'GET', '/things/:id', 200)]: 1,
+    });
+  });
+
+  it('measures a request once with the middleware on the same registry', async () => {
+    const registry = new Registry();
+    const app = new Koa();
+    instrumentKoa(app, { registry, service: 'k' });
+    app.use(koaMeshMetrics({ registry, service: 'k' }));
+    app.use((ctx) => {
+      ctx.body = 'ok';
+    });
+    await request(app.callback()).get('/').expect(200);
+    expect(Object.fromEntries(countsOf(await settled(registry, 'k'), FAMILY))).to.deep.equal({
+      [inboundKey('k', 'GET', '__unmatched__', 200)]: 1,
+    });
+  });
+
+  for (const mode of koaModes) {
+    it(`records a thrown error's status when the headers had gone out (${mode.name})`, async () => {
+      const registry = new Registry();
+      const app = new Koa();
+      app.silent = true;
+      mode.measure(app, { registry, service: 'k' });
+      const router = new Router();
+      router.get('/half/:id', (ctx) => {
+        ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
+        ctx.res.write('half\n');
+        throw Object.assign(new Error('after the headers'), { status: 503 });
+      });
+      router.get('/open/:id', (ctx) => {
+        ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
+        ctx.res.write('open\n');
+        ctx.respond = false; // and never more: the client goes away
+      });
+      app.use(router.routes());
+      const server = await listen(app.callback());
+      try {
+        await leaveAtFirstByte(server.port, '/half/1');
+        await leaveAtFirstByte(server.port, '/open/1');
+        const text = await until(registry, (t) => countsOf(t, FAMILY).size === 2 && sampleIn(t, 'mesh_http_server_requests_in_flight{service="k"}') === 0);
+        expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
+          [inboundKey('k', 'GET', '/half/:id', 503)]: 1,
+          [inboundKey('k', 'GET', '/open/:id', 499)]: 1,
+        });
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it('throws a TypeError naming a bad app or option', () => {
+    const registry = new Registry();
+    expect(() => instrumentKoa('koa' as never, { registry })).to.throw(TypeError, 'app must be a Koa application, got "koa"');
+    expect(() => instrumentKoa({} as never, { registry })).to.throw(TypeError, 'app must be a Koa application');
+    expect(() => instrumentKoa(undefined as never)).to.throw(TypeError, 'got undefined');
+    expect(() => instrumentKoa(new Koa(), { registry, service: 7 as never })).to.throw(TypeError, 'got 7');
+  });
+});
