@@ -2,14 +2,12 @@ import { expect } from 'chai';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, trace, TraceFlags, type Context, type ContextManager } from '@opentelemetry/api';
 import axios from 'axios';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import express5 from 'express';
 import Koa3 from 'koa';
 import Router from '@koa/router';
 import request from 'supertest';
-import { meshMetrics } from '../middleware/express.js';
-import { koaMeshMetrics } from '../middleware/koa.js';
 import { metricsHandler } from '../middleware/metrics-handler.js';
 import { Registry } from 'prom-client';
 import { instrumentAxios } from '../interceptors/axios.js';
@@ -27,6 +25,8 @@ import {
   traceIdFromTraceparent,
 } from '../lib/trace-context.js';
 import { exemplarLines, openMetricsRegistry, TRACE_ID, TRACEPARENT } from './helpers/exemplars.js';
+import { expressModes, koaModes } from './helpers/inbound-modes.js';
+import { listen } from './helpers/inbound-traffic.js';
 
 const require = createRequire(import.meta.url);
 const express4 = require('express4') as typeof express5;
@@ -177,11 +177,11 @@ describe('trace context for exemplars', () => {
     });
   });
   describe('inbound requests', () => {
-    for (const [name, express] of [['Express 4', express4], ['Express 5', express5]] as const) {
-      it(`${name}: the request's traceparent lands on its duration bucket, served as OpenMetrics`, async () => {
+    for (const mode of expressModes) for (const [name, express] of [['Express 4', express4], ['Express 5', express5]] as const) {
+      it(`${mode.name} on ${name}: the request's traceparent lands on its duration bucket, served as OpenMetrics`, async () => {
         const registry = openMetricsRegistry();
         const app = express();
-        app.use(meshMetrics({ registry, service: 'users' }));
+        mode.measure(app, { registry, service: 'users' });
         app.get('/users/:id', (_req, res) => void res.send('ok'));
         app.get('/metrics', metricsHandler({ registry }));
         await request(app).get('/users/1').set('traceparent', TRACEPARENT).expect(200);
@@ -193,15 +193,15 @@ describe('trace context for exemplars', () => {
       });
     }
 
-    for (const [name, Koa] of [['Koa 2', Koa2], ['Koa 3', Koa3]] as const) {
-      it(`${name}: the request's traceparent lands on its duration bucket`, async () => {
+    for (const mode of koaModes) for (const [name, Koa] of [['Koa 2', Koa2], ['Koa 3', Koa3]] as const) {
+      it(`${mode.name} on ${name}: the request's traceparent lands on its duration bucket`, async () => {
         const registry = openMetricsRegistry();
         const app = new Koa();
         const router = new Router();
         router.get('/users/:id', (ctx) => {
           ctx.body = 'ok';
         });
-        app.use(koaMeshMetrics({ registry, service: 'users' }));
+        mode.measure(app, { registry, service: 'users' });
         app.use(router.routes());
         await request(app.callback()).get('/users/1').set('traceparent', TRACEPARENT).expect(200);
         await request(app.callback()).get('/users/2').expect(200);
@@ -209,10 +209,10 @@ describe('trace context for exemplars', () => {
       });
     }
 
-    it('takes no trace at all with a Prometheus-text registry', async () => {
+    for (const mode of expressModes) it(`${mode.name}: takes no trace at all with a Prometheus-text registry`, async () => {
       const registry = new Registry();
       const app = express5();
-      app.use(meshMetrics({ registry, service: 'users' }));
+      mode.measure(app, { registry, service: 'users' });
       app.get('/users/:id', (_req, res) => void res.send('ok'));
       await request(app).get('/users/1').set('traceparent', TRACEPARENT).expect(200);
       const family = registry.getSingleMetric(INBOUND) as unknown as { series(): Iterable<{ exemplars?: unknown; count: number }> };
@@ -280,5 +280,58 @@ describe('trace context for exemplars', () => {
       for (const series of family.series()) expect(series.exemplars).to.equal(undefined);
       expect(await registry.metrics()).not.to.include('trace_id');
     });
+  });
+
+  describe('inbound requests under a tracer', () => {
+    before(() => context.setGlobalContextManager(new StoreContextManager()));
+    after(() => context.disable());
+
+    /**
+     * Serves `listener` as OpenTelemetry's http instrumentation does: each request event runs inside a new sampled
+     * server span (here with the trace id TRACE_ID, and no traceparent sent).
+     */
+    async function tracedServer(listener: (req: IncomingMessage, res: ServerResponse) => void) {
+      const served = await listen(listener);
+      const emit = served.server.emit.bind(served.server);
+      served.server.emit = ((event: string, ...args: unknown[]) =>
+        event === 'request' ? withSpan(TRACE_ID, TraceFlags.SAMPLED, () => emit(event, ...args)) : emit(event, ...args)) as never;
+      return served;
+    }
+
+    for (const mode of expressModes) {
+      it(`${mode.name}: the server span active for the request lands on its duration bucket`, async () => {
+        const registry = openMetricsRegistry();
+        const app = express5();
+        mode.measure(app, { registry, service: 'users' });
+        app.get('/users/:id', (_req, res) => void res.send('ok'));
+        const served = await tracedServer(app);
+        try {
+          await request(served.url).get('/users/1').expect(200);
+          expectInboundExemplar(await registry.metrics(), '/users/:id');
+        } finally {
+          await served.close();
+        }
+      });
+    }
+
+    for (const mode of koaModes) {
+      it(`${mode.name}: the server span active for the request lands on its duration bucket`, async () => {
+        const registry = openMetricsRegistry();
+        const app = new Koa3();
+        const router = new Router();
+        router.get('/users/:id', (ctx) => {
+          ctx.body = 'ok';
+        });
+        mode.measure(app, { registry, service: 'users' });
+        app.use(router.routes());
+        const served = await tracedServer(app.callback());
+        try {
+          await request(served.url).get('/users/1').expect(200);
+          expectInboundExemplar(await registry.metrics(), '/users/:id');
+        } finally {
+          await served.close();
+        }
+      });
+    }
   });
 });
