@@ -2,7 +2,6 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import express, { type Request, type Response } from 'express';
 import Koa from 'koa';
-import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { Registry } from 'prom-client';
 import request from 'supertest';
@@ -63,36 +62,102 @@ describe('instrumentExpress', () => {
     });
   });
 
-  it('measures a server given directly, whatever function serves it', async () => {
-    const registry = new Registry();
+  it('measures an app served through a wrapper function, and a server given directly, each on its own', async () => {
+    const [appRegistry, serverRegistry] = [new Registry(), new Registry()];
     const app = helloApp();
-    const server = createServer((req, res) => app(req, res));
-    instrumentExpress(app, { registry, service: 'byapp' }); // the app is not this server's listener: not measured
-    instrumentExpress(server, { registry, service: 'byserver' });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as { port: number };
-    servers.push({ server, port, url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) });
-    await request(`http://127.0.0.1:${port}`).get('/hello/x').expect(200);
-    const text = await settled(registry, 'byserver');
-    expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
-      [inboundKey('byserver', 'GET', '/hello/:name', 200)]: 1,
+    instrumentExpress(app, { registry: appRegistry, service: 'byapp' }); // its own entry: whatever calls the app
+    const wrapped = await listen((req, res) => app(req, res));
+    const bare = await listen((_req, res) => void res.end('plain'));
+    const other = await listen((_req, res) => void res.end('not measured'));
+    servers.push(wrapped, bare, other);
+    instrumentExpress(bare.server, { registry: serverRegistry, service: 'byserver' });
+    await request(wrapped.url).get('/hello/x').expect(200);
+    await request(bare.url).get('/anything').expect(200, 'plain');
+    await request(other.url).get('/anything').expect(200, 'not measured');
+    expect(Object.fromEntries(countsOf(await settled(appRegistry, 'byapp'), FAMILY))).to.deep.equal({
+      [inboundKey('byapp', 'GET', '/hello/:name', 200)]: 1,
+    });
+    expect(Object.fromEntries(countsOf(await settled(serverRegistry, 'byserver'), FAMILY))).to.deep.equal({
+      [inboundKey('byserver', 'GET', '__unmatched__', 200)]: 1,
     });
   });
 
-  it('starts with the next request when instrumented late, and stops at dispose()', async () => {
+  it('measures an Express app through its server: templates, 404s, throws, exclusions, aborts', async () => {
     const registry = new Registry();
-    const app = helloApp();
+    const app = express();
+    app.set('env', 'test'); // the final handler's error log is noise here
+    const users = express.Router();
+    users.get('/orders/:orderId', (_req: Request, res: Response) => {
+      res.send('order');
+    });
+    app.use('/users/:id', users);
+    app.get('/health', (_req: Request, res: Response) => {
+      res.send('up');
+    });
+    app.get('/throw', () => {
+      throw new Error('sync');
+    });
+    app.get('/slow', (_req: Request, res: Response) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.write('first\n'); // and never more: the client goes away
+    });
     const server = await listen(app);
     servers.push(server);
-    await request(server.url).get('/hello/before').expect(200); // the server is resolved once here, uninstrumented
-    const instrumentation = instrumentExpress(app, { registry, service: 's' });
-    await request(server.url).get('/hello/during').expect(200);
-    await settled(registry, 's');
-    instrumentation.dispose();
-    instrumentation.dispose(); // twice is harmless
-    await request(server.url).get('/hello/after').expect(200);
+    instrumentExpress(server.server, { registry, service: 's', exclude: ['/health'] });
+    await request(server.url).get('/users/7/orders/9').expect(200);
+    await request(server.url).get('/users/8/orders/1?x=1').expect(200);
+    await request(server.url).get('/nowhere/42').expect(404);
+    await request(server.url).get('/throw').expect(500);
+    await request(server.url).get('/health').expect(200);
+    await leaveAtFirstByte(server.port, '/slow');
+    const text = await until(registry, (t) => countsOf(t, FAMILY).size === 4 && sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+    expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
+      [inboundKey('s', 'GET', '/users/:id/orders/:orderId', 200)]: 2,
+      [inboundKey('s', 'GET', '__unmatched__', 404)]: 1,
+      [inboundKey('s', 'GET', '/throw', 500)]: 1,
+      [inboundKey('s', 'GET', '/slow', 499)]: 1,
+    });
+  });
+
+  it('measures a sub-application alone when only it is instrumented', async () => {
+    const registry = new Registry();
+    const app = express();
+    const admin = express();
+    admin.get('/users/:id', (_req: Request, res: Response) => {
+      res.send('ok');
+    });
+    app.use('/admin', admin);
+    app.get('/public', (_req: Request, res: Response) => {
+      res.send('ok');
+    });
+    instrumentExpress(admin, { registry, service: 's' });
+    await request(app).get('/admin/users/3').expect(200);
+    await request(app).get('/public').expect(200);
     expect(Object.fromEntries(countsOf(await settled(registry, 's'), FAMILY))).to.deep.equal({
-      [inboundKey('s', 'GET', '/hello/:name', 200)]: 1,
+      [inboundKey('s', 'GET', '/admin/users/:id', 200)]: 1,
+    });
+  });
+
+  it('starts with the next request when instrumented late, and stops at dispose(), app or server', async () => {
+    const registry = new Registry();
+    const app = helloApp();
+    const handle = (app as unknown as { handle: unknown }).handle;
+    const server = await listen(app);
+    servers.push(server);
+    await request(server.url).get('/hello/before').expect(200);
+    const byApp = instrumentExpress(app, { registry, service: 'a' });
+    const byServer = instrumentExpress(server.server, { registry, service: 'b', prefix: 'server_' });
+    await request(server.url).get('/hello/during').expect(200);
+    await settled(registry, 'a');
+    byApp.dispose();
+    byApp.dispose(); // twice is harmless
+    byServer.dispose();
+    expect((app as unknown as { handle: unknown }).handle).to.equal(handle);
+    await request(server.url).get('/hello/after').expect(200);
+    const text = await settled(registry, 'a');
+    expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({ [inboundKey('a', 'GET', '/hello/:name', 200)]: 1 });
+    expect(Object.fromEntries(countsOf(text, 'server_http_server_request_duration_seconds'))).to.deep.equal({
+      [inboundKey('b', 'GET', '/hello/:name', 200)]: 1,
     });
   });
 
