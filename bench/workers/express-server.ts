@@ -1,12 +1,14 @@
 /**
- * An Express 5 app with one route, `GET /users/:id`, in one of four variants (argv[2]): `bare`, `noop` (one
- * `app.use()` layer that only calls `next()`: the floor cost of any middleware), `mesh` (`meshMetrics()`), or
- * `bundle` (express-prom-bundle with method, path and status labels).
+ * An Express 5 app with one route, `GET /users/:id`, in one of six variants (argv[2]): `bare`, `noop` (one
+ * `app.use()` layer that only calls `next()`: the floor cost of any middleware), `mesh` (`meshMetrics()`),
+ * `instrument` (`instrumentExpress(app)`), `channel` (`instrumentExpress(server)`), or `bundle` (express-prom-bundle
+ * with method, path and status labels).
  */
 import express from 'express';
 import promBundle from 'express-prom-bundle';
 import promClient from 'prom-client';
-import { meshMetrics } from '../../index.js';
+import type { Server } from 'node:http';
+import { instrumentExpress, meshMetrics } from '../../index.js';
 import { cpuHandlers, serveRequests } from '../child.js';
 import { listen } from './http.js';
 
@@ -14,8 +16,13 @@ const variant = process.argv[2] ?? 'bare';
 const registry = new promClient.Registry();
 const app = express();
 
+let prepare: ((server: Server) => void) | undefined;
 if (variant === 'mesh') {
   app.use(meshMetrics({ registry, service: 'bench' }));
+} else if (variant === 'instrument') {
+  instrumentExpress(app, { registry, service: 'bench' });
+} else if (variant === 'channel') {
+  prepare = (server) => void instrumentExpress(server, { registry, service: 'bench' });
 } else if (variant === 'bundle') {
   app.use(
     promBundle({
@@ -37,5 +44,5 @@ app.get('/users/:id', (req, res) => {
   res.send(`user ${req.params.id}`);
 });
 
-const port = await listen(app);
+const port = await listen(app, prepare);
 serveRequests({ port, variant }, { ...cpuHandlers(), metrics: () => registry.metrics() });

@@ -1,8 +1,11 @@
-/** A Koa 3 app with @koa/router and one route, `GET /users/:id`: `bare` or `mesh` (`koaMeshMetrics()`), argv[2]. */
+/**
+ * A Koa 3 app with @koa/router and one route, `GET /users/:id`, in one of four variants (argv[2]): `bare`, `noop`
+ * (one `app.use()` layer that only calls `next()`), `mesh` (`koaMeshMetrics()`) or `instrument` (`instrumentKoa(app)`).
+ */
 import Router from '@koa/router';
 import Koa from 'koa';
 import promClient from 'prom-client';
-import { koaMeshMetrics } from '../../index.js';
+import { instrumentKoa, koaMeshMetrics } from '../../index.js';
 import { cpuHandlers, serveRequests } from '../child.js';
 import { listen } from './http.js';
 
@@ -12,6 +15,8 @@ const app = new Koa();
 const router = new Router();
 
 if (variant === 'mesh') app.use(koaMeshMetrics({ registry, service: 'bench' }) as Koa.Middleware);
+else if (variant === 'instrument') instrumentKoa(app, { registry, service: 'bench' });
+else if (variant === 'noop') app.use((_ctx, next) => next());
 else if (variant !== 'bare') throw new Error(`unknown variant ${variant}`);
 
 router.get('/users/:id', (ctx) => {
