@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Server as NetServer } from 'node:net';
+import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
 import { describeValue } from '../lib/options.js';
 import { addEntryHook, type EntryWrapper } from './entry-hook.js';
 import { expressRecorder } from './express.js';
@@ -12,8 +12,8 @@ export interface Instrumentation {
   dispose(): void;
 }
 
-/** What `instrumentExpress()` measures: an Express 4 or 5 app, or an HTTP server. */
-export type ExpressTarget = NetServer | ((req: never, res: never, next?: never) => void);
+/** What `instrumentExpress()` measures: an Express 4 or 5 app, or an `http`/`https` server. */
+export type ExpressTarget = HttpServer | HttpsServer | ((req: never, res: never, next?: never) => void);
 
 type Handle = (this: unknown, req: IncomingMessage, res: ServerResponse, next?: unknown) => unknown;
 
@@ -40,9 +40,9 @@ const beforeHandle: EntryWrapper<BeginRequest> = (original, hook) =>
  * are not measured. Options are those of `meshMetrics()`, checked here (a `TypeError` names the bad value).
  */
 export function instrumentExpress(target: ExpressTarget, options: InboundOptions = {}): Instrumentation {
-  const isServer = target instanceof NetServer;
+  const isServer = target instanceof HttpServer || target instanceof HttpsServer;
   if (!isServer && !isExpressApp(target)) {
-    throw new TypeError(`target must be an Express app or an http server, got ${describeValue(target)}`);
+    throw new TypeError(`target must be an Express app or an http/https server, got ${describeValue(target)}`);
   }
   const setup = resolveInboundOptions(options);
   const recorder = expressRecorder(setup);

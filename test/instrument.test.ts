@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import express, { type Request, type Response } from 'express';
 import Koa from 'koa';
-import { connect } from 'node:net';
+import { createSecureServer } from 'node:http2';
+import { connect, createServer as createNetServer } from 'node:net';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { instrumentExpress, instrumentKoa, koaMeshMetrics, meshMetrics } from '../index.js';
@@ -178,9 +179,12 @@ describe('instrumentExpress', () => {
 
   it('throws a TypeError naming a bad target or option', () => {
     const registry = new Registry();
-    expect(() => instrumentExpress('app' as never, { registry })).to.throw(TypeError, 'target must be an Express app or an http server, got "app"');
+    expect(() => instrumentExpress('app' as never, { registry })).to.throw(TypeError, 'target must be an Express app or an http/https server, got "app"');
     expect(() => instrumentExpress({} as never, { registry })).to.throw(TypeError, 'target must be an Express app');
     expect(() => instrumentExpress(null as never)).to.throw(TypeError, 'got null');
+    expect(() => instrumentExpress(createNetServer() as never)).to.throw(TypeError, 'http/https server'); // not HTTP
+    expect(() => instrumentExpress(createSecureServer() as never)).to.throw(TypeError, 'http/https server'); // HTTP/2
+    expect(() => instrumentExpress(express.Router() as never)).to.throw(TypeError, 'Express app'); // a router: use the middleware
     expect(() => instrumentExpress(helloApp(), { registry, service: '' })).to.throw(TypeError, 'service must be a non-empty string');
     expect(() => instrumentExpress(helloApp(), { registry, exclude: [3 as never] })).to.throw(TypeError, 'exclude[0]');
   });
