@@ -55,6 +55,17 @@ export const NOTES: Record<string, readonly string[]> = {
       'in the runs made while writing this (+1.4 % and +6.8 % CPU, the no-op layer +1.3 % and +7.1 % in the same ' +
       'runs). On this shared 2-vCPU virtual machine a ratio moves by ±5 % between runs (see the per-round ' +
       'column), the size of the target itself.',
+    'The no-layer rows: `instrumentExpress(app)` hooks the app\'s own `app.handle`, `instrumentExpress(server)` ' +
+      'starts from Node\'s `http.server.request.start` diagnostics channel. Both run the recorder `meshMetrics()` ' +
+      'runs (the clock, the in-flight gauge, one `close` listener, then the label lookup and the histogram), but ' +
+      'the router matches and dispatches one layer fewer, and the recorder starts before Express sets the ' +
+      'prototypes of `req` and `res`, so adding the `close` listener stays on V8\'s fast path. In a ' +
+      '`--quick --profile` run made while writing this, on a loaded machine (load average about 5 on the 2 ' +
+      'vCPUs, so its ratios are not worth quoting), the kit\'s own self time was 2.4 % of the busy time with ' +
+      '`meshMetrics()`, 2.0 % with `instrumentExpress(app)` and 1.6 % with `instrumentExpress(server)`, and the ' +
+      'router\'s share fell from 12.6 % to 11.0 %. What remains is the recorder\'s own work (mostly `end`: the label ' +
+      'lookup and the observation) and the `close` listener Node adds per request: about 2 µs of a request of ' +
+      'about 90 µs, the size of the +2 % CPU target, so meeting it depends on the recorder, not on the mode.',
   ],
   'Inbound Koa': [
     'Koa 3 with @koa/router, one route `GET /users/:id`; same procedure as Express. `koaMeshMetrics()` is mounted ' +
@@ -64,6 +75,11 @@ export const NOTES: Record<string, readonly string[]> = {
       'in a `WeakMap` ≈ +8 %, in the `close` listener\'s closure with Koa\'s `ctx` passed through ≈ +4 % ' +
       '(same-session runs); what is left is the clock, the in-flight gauge, the label lookup, the histogram and ' +
       'the extra async layer Koa needs to see thrown errors.',
+    '`instrumentKoa(app)` hooks the app\'s own `handleRequest`: no async layer and no `await next()`. To see a ' +
+      'thrown error\'s status as the middleware does, it hands Koa the composed chain wrapped once per chain, ' +
+      'which costs one promise reaction per request. In the same loaded `--quick --profile` run as the Express ' +
+      'note, the kit\'s self time was 2.1 % of the busy time in both modes, while koa-compose fell from 3.4 % to ' +
+      '3.0 % and the microtask queue from 2.7 % to 1.8 % of it.',
   ],
   'Outbound axios': [
     'The measured process is the client, pinned to the measured core; the upstream (two plain Node HTTP servers, ' +
