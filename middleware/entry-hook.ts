@@ -25,11 +25,14 @@ function install(target: Record<string, unknown>, name: string, wrapper: EntryWr
   const entry: Installed = {
     begins: [],
     restore: () => {
+      // Someone hooked the method after us: ours stays under theirs as a pass-through (no begins left).
+      if (target[name] !== hooked) return;
       if (had) target[name] = own;
       else delete target[name];
     },
   };
-  target[name] = wrapper(target[name] as (...args: never[]) => unknown, entry);
+  const hooked = wrapper(target[name] as (...args: never[]) => unknown, entry);
+  target[name] = hooked;
   return entry;
 }
 

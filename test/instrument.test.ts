@@ -219,6 +219,24 @@ describe('instrumentKoa', () => {
     });
   });
 
+  it('leaves a later hook of handleRequest in place at dispose(), passing requests through', async () => {
+    const registry = new Registry();
+    const app = koaApp();
+    const instrumentation = instrumentKoa(app, { registry, service: 'k' });
+    const ours = (app as unknown as { handleRequest: (...args: unknown[]) => unknown }).handleRequest;
+    let seen = 0;
+    const theirs = function (this: unknown, ...args: unknown[]): unknown {
+      seen++;
+      return ours.apply(this, args);
+    };
+    Object.assign(app, { handleRequest: theirs });
+    instrumentation.dispose();
+    expect((app as unknown as { handleRequest: unknown }).handleRequest).to.equal(theirs);
+    await request(app.callback()).get('/things/1').expect(200, 'ok');
+    expect(seen).to.equal(1);
+    expect(countsOf(await registry.metrics(), FAMILY).size).to.equal(0);
+  });
+
   it('measures a request once with the middleware on the same registry', async () => {
     const registry = new Registry();
     const app = new Koa();
