@@ -410,7 +410,12 @@ for (const mode of expressModes) for (const [major, express] of majors) {
           res.send('ok');
         });
         app.use('/admin', admin);
-        await request(app).get('/admin/users/7').expect(200);
+        const server = await listen(app);
+        try {
+          await request(server.url).get('/admin/users/7').expect(200);
+        } finally {
+          await server.close();
+        }
         const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
         expect(Object.fromEntries(countsOf(text, FAMILY))).to.deep.equal({
           [inboundKey('s', 'GET', '/admin/users/:id', 200)]: 1,
@@ -481,7 +486,12 @@ for (const mode of expressModes) for (const [major, express] of majors) {
           app.get('/', (_req: Request, res: Response) => {
             res.send('ok');
           });
-          await request(app).get('/').expect(200);
+          const server = await listen(app);
+          try {
+            await request(server.url).get('/').expect(200);
+          } finally {
+            await server.close();
+          }
           const text = await until(registry, (t) => sampleIn(t, 'other_http_server_requests_in_flight{service="unknown_service"}') === 0);
           expect(sampleIn(text, 'mesh_http_server_requests_in_flight{service="from-env"}')).to.equal(undefined);
           expect(countsOf(text, 'other_http_server_request_duration_seconds').get(inboundKey('unknown_service', 'GET', '/', 200))).to.equal(1);

@@ -11,9 +11,13 @@ export interface Listening {
   close(): Promise<void>;
 }
 
+/** What to do with each server {@link listen} creates for a listener, before it listens (a test mode's setup). */
+export const onServe = new WeakMap<object, ((server: Server) => void)[]>();
+
 /** Serves a request listener (an Express app, a Koa `app.callback()`) on 127.0.0.1 and a free port. */
 export async function listen(listener: RequestListener): Promise<Listening> {
   const server = createServer(listener);
+  for (const setup of onServe.get(listener) ?? []) setup(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
