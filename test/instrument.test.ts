@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import express, { type Request, type Response } from 'express';
 import Koa from 'koa';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createSecureServer } from 'node:http2';
 import { connect, createServer as createNetServer } from 'node:net';
 import { Registry } from 'prom-client';
@@ -35,6 +36,48 @@ function leaveAtFirstByte(port: number, path: string): Promise<void> {
     socket.once('error', reject);
   });
 }
+
+describe("Node's http.server channels (what instrumentExpress(server) relies on)", () => {
+  it('publishes request.start with the server for every request, response.finish only for finished ones', async () => {
+    const events: string[] = [];
+    let closed!: () => void;
+    const openClosed = new Promise<void>((r) => (closed = r));
+    const app = express();
+    app.get('/done/:id', (_req: Request, res: Response) => {
+      res.send('ok');
+    });
+    app.get('/open/:id', (_req: Request, res: Response) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.write('first\n'); // and never more: the client goes away
+      res.on('close', () => {
+        events.push('close /open/1');
+        closed();
+      });
+    });
+    const served = await listen(app);
+    const onStart = (m: unknown): void => {
+      const { request: req, server } = m as { request: { url: string }; server: unknown };
+      if (server === served.server) events.push(`start ${req.url}`);
+    };
+    const onFinish = (m: unknown): void => {
+      const { request: req, server } = m as { request: { url: string; route?: { path: string } }; server: unknown };
+      if (server === served.server) events.push(`finish ${req.url} route=${String(req.route?.path)}`);
+    };
+    subscribe('http.server.request.start', onStart);
+    subscribe('http.server.response.finish', onFinish);
+    try {
+      await request(served.url).get('/done/1').expect(200);
+      await leaveAtFirstByte(served.port, '/open/1');
+      await openClosed;
+      await new Promise((r) => setImmediate(r));
+      expect(events).to.deep.equal(['start /done/1', 'finish /done/1 route=/done/:id', 'start /open/1', 'close /open/1']);
+    } finally {
+      unsubscribe('http.server.request.start', onStart);
+      unsubscribe('http.server.response.finish', onFinish);
+      await served.close();
+    }
+  });
+});
 
 describe('instrumentExpress', () => {
   const servers: Listening[] = [];
