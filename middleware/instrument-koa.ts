@@ -26,24 +26,30 @@ function markThrown(ctx: KoaInboundContext, error: unknown): void {
   }
 }
 
+/** The chain, made to note the status of an error it rejects with (what `koaMeshMetrics()` sees when first). */
+function marking(fn: Chain): Chain {
+  return (ctx) =>
+    fn(ctx).then(undefined, (error: unknown) => {
+      markThrown(ctx, error);
+      throw error;
+    });
+}
+
 /**
- * Koa's `handleRequest`, made to start every instrumentation of the app first and to hand Koa a chain that notes the
- * status of an error it rejects with (what `koaMeshMetrics()` sees as the first middleware). The chain's wrapper is
- * made once per chain Koa composed (once per `app.callback()`).
+ * Koa's `handleRequest`, made to start every instrumentation of the app first and to hand Koa the marking chain. Its
+ * wrapper is made once per chain Koa composed (once per `app.callback()`): the last one is compared first.
  */
 const beforeHandleRequest: EntryWrapper<BeginContext> = (original, hook) => {
+  const wrapped = new WeakMap<Chain, Chain>();
   let chain: Chain | undefined;
   let marked: Chain | undefined;
   return function instrumentedHandleRequest(this: unknown, ctx: KoaInboundContext, fnMiddleware: Chain): unknown {
     const begins = hook.begins;
     for (let i = 0; i < begins.length; i++) (begins[i] as BeginContext)(ctx);
     if (fnMiddleware !== chain || marked === undefined) {
-      const fn = (chain = fnMiddleware);
-      marked = (c) =>
-        fn(c).then(undefined, (error: unknown) => {
-          markThrown(c, error);
-          throw error;
-        });
+      chain = fnMiddleware;
+      marked = wrapped.get(fnMiddleware);
+      if (marked === undefined) wrapped.set(fnMiddleware, (marked = marking(fnMiddleware)));
     }
     return (original as HandleRequest).call(this, ctx, marked);
   } as (...args: never[]) => unknown;
