@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
-import { LoadBalancerMetrics, ServiceMeshMetrics } from '../index.js';
+import { LoadBalancerMetrics, ServiceMeshMetrics } from './helpers/internals.js';
 import { sample, samplesOf } from './helpers/exposition.js';
 
 describe('cardinality cap', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as cockatiel4 from 'cockatiel';
 import * as cockatiel3 from 'cockatiel3';
-import { ERROR_TYPES, classifyError } from '../index.js';
+import { ERROR_TYPES, classifyError } from './helpers/internals.js';
 
 function withCode(code: string): Error {
   return Object.assign(new Error(`something ${code}`), { code });

@@ -13,7 +13,7 @@ import {
   policyListenerCount,
   type MeshPolicyOptions,
   type PolicyLogger,
-} from '../index.js';
+} from './helpers/internals.js';
 import { closedPort, startBackend, type Backend } from './helpers/backends.js';
 import { havePromtool, promtoolProblems, sample, samplesOf } from './helpers/exposition.js';
 

@@ -9,7 +9,7 @@ import {
   histogramFamily,
   resolveMetricsOptions,
   SelfMetrics,
-} from '../index.js';
+} from './helpers/internals.js';
 import { gunzipSync } from 'node:zlib';
 import { expositionChunks, gzipExposition, renderExposition } from '../lib/exposition-writer.js';
 

@@ -4,7 +4,7 @@ import express4 from 'express4';
 import { connect } from 'node:net';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { meshMetrics, metricsHandler } from '../index.js';
+import { meshMetrics, metricsHandler } from './helpers/internals.js';
 import { sampleIn } from './helpers/exposition.js';
 import { expressModes, type InboundMode } from './helpers/inbound-modes.js';
 import { checkMixedTraffic } from './helpers/mixed-traffic.js';

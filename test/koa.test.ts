@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { PassThrough, Readable } from 'node:stream';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { koaMeshMetrics, koaMetricsHandler } from '../index.js';
+import { koaMeshMetrics, koaMetricsHandler } from './helpers/internals.js';
 import { sampleIn } from './helpers/exposition.js';
 import { koaModes, type InboundMode } from './helpers/inbound-modes.js';
 import { checkMixedTraffic } from './helpers/mixed-traffic.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
-import { CounterFamily, LoadBalancerMetrics, ServiceMeshMetrics, counterFamily, resolveMetricsOptions, sanitizeLabelValue, SelfMetrics } from '../index.js';
+import { CounterFamily, LoadBalancerMetrics, ServiceMeshMetrics, counterFamily, resolveMetricsOptions, sanitizeLabelValue, SelfMetrics } from './helpers/internals.js';
 import { havePromtool, promtoolProblems, sample, samplesOf } from './helpers/exposition.js';
 
 function twoLabelFamily(registry: Registry): CounterFamily<'a' | 'b'> {

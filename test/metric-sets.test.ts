@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import promClient, { Registry } from 'prom-client';
-import { LoadBalancerMetrics, RetryMetrics, ServiceMeshMetrics } from '../index.js';
+import { LoadBalancerMetrics, RetryMetrics, ServiceMeshMetrics } from './helpers/internals.js';
 import { sample, samplesOf } from './helpers/exposition.js';
 
 describe('seed metric sets', () => {

@@ -14,7 +14,7 @@ import {
   resolveMetricsOptions,
   serveMetrics,
   type ScrapeOptions,
-} from '../index.js';
+} from './helpers/internals.js';
 import { promtoolProblems } from './helpers/exposition.js';
 import { listen } from './helpers/inbound-traffic.js';
 

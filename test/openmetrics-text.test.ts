@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
-import { HttpServerMetrics, openMetricsToText, resolveMetricsOptions } from '../index.js';
+import { HttpServerMetrics, openMetricsToText, resolveMetricsOptions } from './helpers/internals.js';
 
 /** The same metrics, prom-client's and the kit's, with label values holding ` # `, quotes and braces. */
 function fill(registry: Registry): void {

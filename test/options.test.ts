@@ -6,7 +6,7 @@ import {
   RetryMetrics,
   ServiceMeshMetrics,
   resolveMetricsOptions,
-} from '../index.js';
+} from './helpers/internals.js';
 
 describe('MetricsOptions', () => {
   it('defaults to the global registry, mesh_ prefix, OpenTelemetry buckets, 2000 series, 128 characters', () => {

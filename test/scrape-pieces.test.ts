@@ -3,7 +3,7 @@ import express from 'express';
 import Koa from 'koa';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { LoadBalancerMetrics, koaMetricsHandler, metricsHandler } from '../index.js';
+import { LoadBalancerMetrics, koaMetricsHandler, metricsHandler } from './helpers/internals.js';
 import { expositionPieces } from '../lib/exposition-writer.js';
 
 /** A registry whose exposition is several megabytes: 2,000 histogram series of 14 buckets. */
