@@ -34,7 +34,13 @@ export type { BalancerStrategy } from './lib/balancer-strategies.js';
 export type { BalancerInstance, InstanceSnapshot } from './lib/balancer-instance.js';
 export type { OutlierOptions } from './lib/outlier-detector.js';
 export { instrumentAxios, isNoInstanceError, type NoInstanceError } from './interceptors/axios.js';
-export type { InstrumentAxiosOptions, MeshRequestOptions } from './interceptors/axios-options.js';
+export type {
+  AxiosInstanceLike,
+  AxiosOperationFunction,
+  AxiosRequestConfigLike,
+  InstrumentAxiosOptions,
+  MeshRequestOptions,
+} from './interceptors/axios-options.js';
 
 // Retries and circuit breakers (cockatiel)
 export { meshPolicy } from './interceptors/mesh-policy.js';

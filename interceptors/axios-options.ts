@@ -1,4 +1,3 @@
-import type { InternalAxiosRequestConfig } from 'axios';
 import type { Balancer } from '../lib/balancer.js';
 import { defaultIsFailure } from '../lib/failure.js';
 import { describeValue, type MetricsOptions } from '../lib/options.js';
@@ -10,6 +9,35 @@ import type { PolicyLike } from './policy-walk.js';
 export interface MeshRequestOptions {
   /** The `operation` label of this call, overriding the client's `operation` option. */
   readonly operation?: string;
+}
+
+/**
+ * The parts of an axios request config the kit reads. Structural, so that the kit's types never import axios (an
+ * optional peer): axios's own config types, from its ESM or its CommonJS declarations, fit it.
+ */
+export interface AxiosRequestConfigLike {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly baseURL?: string | undefined;
+  readonly headers?: unknown;
+  readonly params?: unknown;
+  readonly data?: unknown;
+  readonly mesh?: MeshRequestOptions | undefined;
+}
+
+/**
+ * The `operation` option as a function of the request config. Written as a method type so that a function taking
+ * axios's own `InternalAxiosRequestConfig` fits too.
+ */
+export type AxiosOperationFunction = { name(config: AxiosRequestConfigLike): string }['name'];
+
+/**
+ * What the kit needs of an axios instance (`axios`, `axios.create(...)`): a request interceptor and the defaults.
+ * Structural, so that both of axios's type copies (ESM and CommonJS) fit and a project without axios type-checks.
+ */
+export interface AxiosInstanceLike {
+  readonly defaults: object;
+  readonly interceptors: { readonly request: { use(onFulfilled: never, onRejected: never, options: never): unknown } };
 }
 
 declare module 'axios' {
@@ -41,7 +69,7 @@ export interface InstrumentAxiosOptions extends MetricsOptions {
    * `{ mesh: { operation } }` wins over it.
    * @defaultValue the request's HTTP method in lower case (`get`, `post`, ...)
    */
-  readonly operation?: string | ((config: InternalAxiosRequestConfig) => string);
+  readonly operation?: string | AxiosOperationFunction;
   /**
    * Which outcomes (a response or an error) are failures, for the attempt (health score, outlier detection,
    * `mesh_lb_errors_total`) and for the call.
@@ -59,7 +87,7 @@ export interface ResolvedAxiosOptions {
   readonly service: string;
   readonly balancer: Balancer | undefined;
   readonly policy: PolicyLike | InstrumentedPolicy | undefined;
-  readonly operation: string | ((config: InternalAxiosRequestConfig) => string) | undefined;
+  readonly operation: string | AxiosOperationFunction | undefined;
   readonly isFailure: (outcome: unknown) => boolean;
 }
 

@@ -6,11 +6,22 @@ import { SelfMetrics } from '../lib/self-metrics.js';
 import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
 import { exemplarTraceReader, type TraceIdReader } from '../lib/trace-context.js';
 import { AdapterResolver, type AdapterSpec } from './axios-adapter.js';
-import { resolveAxiosOptions, type InstrumentAxiosOptions, type ResolvedAxiosOptions } from './axios-options.js';
+import {
+  resolveAxiosOptions,
+  type AxiosInstanceLike,
+  type InstrumentAxiosOptions,
+  type ResolvedAxiosOptions,
+} from './axios-options.js';
 import { instrumentPolicy } from './instrument-policy.js';
 import type { InstrumentedPolicy, PolicyCallContext } from './policy-types.js';
 
-export type { InstrumentAxiosOptions, MeshRequestOptions } from './axios-options.js';
+export type {
+  AxiosInstanceLike,
+  AxiosOperationFunction,
+  AxiosRequestConfigLike,
+  InstrumentAxiosOptions,
+  MeshRequestOptions,
+} from './axios-options.js';
 
 /** The adapter a request had before the instrumentation took its place. */
 const ORIGINAL_ADAPTER = Symbol('mesh-metrics.axios.adapter');
@@ -234,15 +245,16 @@ class AxiosInstrumentation {
  * hold anything from a URL's path, query or credentials. Returns the same instance; throws a `TypeError` naming a
  * bad option, or when the instance is already instrumented.
  */
-export function instrumentAxios<T extends AxiosInstance>(axiosInstance: T, options: InstrumentAxiosOptions): T {
+export function instrumentAxios<T extends AxiosInstanceLike>(axiosInstance: T, options: InstrumentAxiosOptions): T {
   const i = axiosInstance as unknown as { interceptors?: { request?: { use?: unknown } }; defaults?: unknown };
   if (typeof i?.interceptors?.request?.use !== 'function' || typeof i.defaults !== 'object' || i.defaults === null) {
     throw new TypeError(`axiosInstance must be an axios instance, got ${describeValue(axiosInstance)}`);
   }
   const marked = axiosInstance as unknown as Record<symbol, unknown>;
   if (marked[INSTRUMENTED] === true) throw new TypeError('axiosInstance is already instrumented by mesh-metrics');
-  const instrumentation = new AxiosInstrumentation(axiosInstance, options);
-  axiosInstance.interceptors.request.use(instrumentation.onRequest, undefined, { synchronous: true });
+  const axios = axiosInstance as unknown as AxiosInstance;
+  const instrumentation = new AxiosInstrumentation(axios, options);
+  axios.interceptors.request.use(instrumentation.onRequest, undefined, { synchronous: true });
   Object.defineProperty(axiosInstance, INSTRUMENTED, { value: true });
   return axiosInstance;
 }
