@@ -38,7 +38,10 @@ function sourceExports(): { values: string[]; types: string[] } {
   const types: string[] = [];
   for (const s of checker.getExportsOfModule(moduleSymbol as ts.Symbol)) {
     const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
-    const typeOnly = checker.getTypeOnlyAliasDeclaration(s) !== undefined || !(target.flags & ts.SymbolFlags.Value);
+    const typeOnlyExport = (s.declarations ?? []).some(
+      (d) => ts.isExportSpecifier(d) && (d.isTypeOnly || d.parent.parent.isTypeOnly),
+    );
+    const typeOnly = typeOnlyExport || !(target.flags & ts.SymbolFlags.Value);
     (typeOnly ? types : values).push(s.name);
   }
   return { values: values.sort(), types: types.sort() };

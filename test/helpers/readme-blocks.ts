@@ -41,8 +41,9 @@ export function writeBlocks(blocks: readonly ReadmeBlock[], dir: string): string
 }
 
 /**
- * Type-checks the blocks written by {@link writeBlocks} in one program where every file is a module of its own.
- * Returns the diagnostics per block file, formatted.
+ * Type-checks the blocks written by {@link writeBlocks} in one program where every file is a module of its own
+ * (and emits them when `options` has an `outDir` and `noEmit: false`). Returns the diagnostics per block file,
+ * formatted.
  */
 export function compileBlocks(
   blocks: readonly ReadmeBlock[],
@@ -51,6 +52,8 @@ export function compileBlocks(
 ): Map<string, string[]> {
   const files = blocks.map((b) => join(dir, b.file));
   const program = ts.createProgram(files, { moduleDetection: ts.ModuleDetectionKind.Force, noEmit: true, ...options });
+  // With an outDir (and noEmit false) the blocks are compiled to JavaScript there too, for running them.
+  if (options.outDir !== undefined && options.noEmit === false) program.emit();
   const byFile = new Map<string, string[]>(blocks.map((b) => [b.file, []]));
   const host: ts.FormatDiagnosticsHost = {
     getCanonicalFileName: (f) => f,
