@@ -1,4 +1,13 @@
-import { Family, type FamilyConfig, type FaultSink, type MetricValue } from './family.js';
+import {
+  Family,
+  isLabelObject,
+  isValueData,
+  type FamilyConfig,
+  type FaultSink,
+  type LabelValues,
+  type MetricValue,
+  type ValueData,
+} from './family.js';
 
 /** One counter series. `inc` drops (and counts) NaN, infinite and negative amounts instead of throwing. */
 export class CounterSeries {
@@ -20,6 +29,19 @@ export class CounterFamily<L extends string = string> extends Family<L, CounterS
 
   constructor(config: FamilyConfig<L>) {
     super(config);
+  }
+
+  /** prom-client's `counter.inc(labels, n)` / `counter.inc(n)`: adds `value` (default 1) to the series. Never throws. */
+  inc(labels: LabelValues<L>, value?: number): void;
+  inc(value?: number): void;
+  inc(data: ValueData<L>): void;
+  inc(labels?: LabelValues<L> | ValueData<L> | number, value?: number): void {
+    if (!isLabelObject(labels)) return this.labels().inc(labels as number | undefined);
+    if (value === undefined && isValueData(labels)) {
+      const data = labels as ValueData<L>;
+      return this.withLabels(data.labels ?? {}).inc(data.value);
+    }
+    this.withLabels(labels as LabelValues<L>).inc(value);
   }
 
   protected createSeries(labels: Readonly<Record<string, string>>): CounterSeries {

@@ -46,7 +46,32 @@ export interface MetricObject {
   aggregator: Aggregator;
 }
 
+/** Label values by name, as prom-client's `LabelValues<T>`: `{ service: 'users', instance: '…' }`. */
+export type LabelValues<L extends string> = Partial<Readonly<Record<L, string | number>>>;
+
 type CacheNode<S> = Map<unknown, CacheNode<S> | S>;
+
+/**
+ * prom-client's single-argument form `{ value, labels, exemplarLabels }` (`inc(...)`, `observe(...)`). The kit's
+ * families accept it; `exemplarLabels` are ignored (the kit attaches its own trace exemplars).
+ */
+export interface ValueData<L extends string> {
+  readonly value?: number;
+  readonly labels?: LabelValues<L>;
+  readonly exemplarLabels?: LabelValues<L>;
+}
+
+/** Whether a lone object argument is a {@link ValueData} rather than label values (no family has such label names). */
+export function isValueData(value: Readonly<Record<string, unknown>>): boolean {
+  return 'value' in value || 'labels' in value || 'exemplarLabels' in value;
+}
+
+/** Whether a first argument is label values by name (a plain object) rather than the first label value. */
+export function isLabelObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
 
 const NO_FAULTS: FaultSink = { invalidValue() {}, internal() {}, overflow() {} };
 
@@ -112,10 +137,29 @@ export abstract class Family<L extends string, S> {
   protected abstract collectSeries(series: S, into: MetricValue[]): void;
 
   /**
-   * The series for these label values, given in `labelNames` order. Values are sanitised; a new label set in a
-   * full family gets the overflow series. Never throws.
+   * The series for these label values, given in `labelNames` order or by name (`{ service: 'users' }`) as with
+   * prom-client. Values are sanitised; a new label set in a full family gets the overflow series. Never throws.
    */
+  labels(labels: LabelValues<L>): S;
+  labels(...values: unknown[]): S;
   labels(a?: unknown, b?: unknown, c?: unknown, d?: unknown): S {
+    return this.find(a, b, c, d, false);
+  }
+
+  /** Like {@link labels}, with the values named. Never throws. */
+  withLabels(labels: Partial<Readonly<Record<L, unknown>>>): S {
+    let v: unknown[];
+    try {
+      v = this.labelNames.map((name) => labels[name]);
+    } catch {
+      this.faults.internal();
+      return this.overflow();
+    }
+    return this.find(v[0], v[1], v[2], v[3], true);
+  }
+
+  /** The cached series of these values, else {@link resolve}; `named` when the values came by name. */
+  private find(a: unknown, b: unknown, c: unknown, d: unknown, named: boolean): S {
     const n = this.arity;
     if (n === 0) return (this.single ??= this.createSeries({}));
     let node: CacheNode<S> | S | undefined = this.cache.get(a);
@@ -123,13 +167,7 @@ export abstract class Family<L extends string, S> {
     if (n > 2 && node !== undefined) node = (node as CacheNode<S>).get(c);
     if (n > 3 && node !== undefined) node = (node as CacheNode<S>).get(d);
     if (node !== undefined) return node as S;
-    return this.resolve(a, b, c, d);
-  }
-
-  /** Like {@link labels}, with the values named. */
-  withLabels(labels: Partial<Readonly<Record<L, unknown>>>): S {
-    const v = this.labelNames.map((name) => labels[name]);
-    return this.labels(v[0], v[1], v[2], v[3]);
+    return this.resolve(a, b, c, d, named);
   }
 
   /** How many series the family holds, the overflow series included. */
@@ -160,11 +198,17 @@ export abstract class Family<L extends string, S> {
   }
 
   /**
-   * Forgets the series of these label values (given as to {@link labels}), so that it leaves the exposition, such
-   * as a gauge of an instance that was deregistered. Returns whether there was one. Never throws.
+   * Forgets the series of these label values (given as to {@link labels}: in order, or by name), so that it leaves
+   * the exposition, such as a gauge of an instance that was deregistered. Returns whether there was one. Never throws.
    */
+  remove(labels: LabelValues<L>): boolean;
+  remove(...values: unknown[]): boolean;
   remove(a?: unknown, b?: unknown, c?: unknown, d?: unknown): boolean {
     try {
+      if (this.arity > 0 && isLabelObject(a)) {
+        const named = a as Readonly<Record<string, unknown>>;
+        [a, b, c, d] = this.labelNames.map((name) => named[name]);
+      }
       const clean = [a, b, c, d].slice(0, this.arity).map((v) => sanitizeLabelValue(v, this.maxLength));
       if (!this.byKey.delete(clean.join('\u0000'))) return false;
       // Raw values of other spellings may still point at the removed series: start the cache afresh.
@@ -177,7 +221,9 @@ export abstract class Family<L extends string, S> {
     }
   }
 
-  private resolve(a: unknown, b: unknown, c: unknown, d: unknown): S {
+  private resolve(a: unknown, b: unknown, c: unknown, d: unknown, named: boolean): S {
+    // by name (prom-client's `labels({ ... })`): never cached, so this costs the positional fast path nothing
+    if (!named && this.arity > 0 && isLabelObject(a)) return this.withLabels(a as Partial<Record<L, unknown>>);
     try {
       const raw = [a, b, c, d].slice(0, this.arity);
       const clean = raw.map((v) => sanitizeLabelValue(v, this.maxLength));

@@ -1,4 +1,13 @@
-import { Family, type FamilyConfig, type FaultSink, type MetricValue } from './family.js';
+import {
+  Family,
+  isLabelObject,
+  isValueData,
+  type FamilyConfig,
+  type FaultSink,
+  type LabelValues,
+  type MetricValue,
+  type ValueData,
+} from './family.js';
 
 /** An OpenMetrics exemplar attached to the bucket an observation fell in. */
 export interface Exemplar {
@@ -42,6 +51,16 @@ export class HistogramSeries {
     return i;
   }
 
+  /** Starts a timer; calling the returned function observes the seconds elapsed and returns them. */
+  startTimer(): () => number {
+    const start = performance.now();
+    return () => {
+      const seconds = (performance.now() - start) / 1000;
+      this.observe(seconds);
+      return seconds;
+    };
+  }
+
   /** Records one observation with an exemplar for its bucket. */
   observeWithExemplar(value: number, labelSet: Readonly<Record<string, string>>): void {
     const i = this.observe(value);
@@ -63,6 +82,34 @@ export class HistogramFamily<L extends string = string> extends Family<L, Histog
   constructor(config: HistogramConfig<L>) {
     super(config);
     this.buckets = config.buckets;
+  }
+
+  /** prom-client's `histogram.observe(labels, v)` / `histogram.observe(v)`, in seconds. Never throws. */
+  observe(labels: LabelValues<L>, value: number): void;
+  observe(value: number): void;
+  observe(data: ValueData<L>): void;
+  observe(labels: LabelValues<L> | ValueData<L> | number, value?: number): void {
+    if (!isLabelObject(labels)) {
+      this.labels().observe(labels as number);
+    } else if (value === undefined && isValueData(labels)) {
+      const data = labels as ValueData<L>;
+      this.withLabels(data.labels ?? {}).observe(data.value as number);
+    } else {
+      this.withLabels(labels as LabelValues<L>).observe(value as number);
+    }
+  }
+
+  /**
+   * prom-client's `histogram.startTimer(labels?)`: the returned function observes the seconds elapsed, with the
+   * labels given at the start and at the end merged, and returns them.
+   */
+  startTimer(labels?: LabelValues<L>): (endLabels?: LabelValues<L>) => number {
+    const start = performance.now();
+    return (endLabels) => {
+      const seconds = (performance.now() - start) / 1000;
+      this.withLabels({ ...labels, ...endLabels } as LabelValues<L>).observe(seconds);
+      return seconds;
+    };
   }
 
   protected createSeries(labels: Readonly<Record<string, string>>): HistogramSeries {
