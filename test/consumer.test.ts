@@ -184,6 +184,14 @@ describe('consumer projects (the packed tarball)', function () {
     });
   }
 
+  it('require() and import give the one same module (one copy of the code and its state)', () => {
+    const script = `const viaRequire = require('mesh-metrics');
+      import('mesh-metrics').then((viaImport) => console.log(viaRequire.meshMetrics === viaImport.meshMetrics, typeof viaRequire.ServiceMeshMetrics));`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: full, encoding: 'utf8' });
+    expect(r.stderr).to.equal('');
+    expect(r.stdout.trim()).to.equal('true function');
+  });
+
   it('bundler resolution (module esnext): every block compiles', () => {
     const dir = subProject(full, 'bundler', 'module', blocks);
     const options = { ...STRICT, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler };
