@@ -184,6 +184,13 @@ describe('consumer projects (the packed tarball)', function () {
     });
   }
 
+  it('CommonJS (module commonjs, node10 resolution, the "main"/"types" fields): every block compiles', () => {
+    const cjsBlocks = blocks.map(asCommonJs);
+    const dir = subProject(full, 'cjs-node10', 'commonjs', cjsBlocks);
+    const options = { ...STRICT, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 };
+    expect(failures(compileBlocks(cjsBlocks, dir, options))).to.deep.equal({});
+  });
+
   it('require() and import give the one same module (one copy of the code and its state)', () => {
     const script = `const viaRequire = require('mesh-metrics');
       import('mesh-metrics').then((viaImport) => console.log(viaRequire.meshMetrics === viaImport.meshMetrics, typeof viaRequire.ServiceMeshMetrics));`;
