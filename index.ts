@@ -16,6 +16,8 @@ export type { HistogramFamily, HistogramSeries } from './lib/histogram.js';
 // Inbound: Express and Koa middleware, the /metrics handlers and server
 export { meshMetrics, type ExpressMiddleware } from './middleware/express.js';
 export { koaMeshMetrics, type KoaInboundContext, type KoaMiddleware } from './middleware/koa.js';
+export { instrumentExpress, type ExpressTarget, type Instrumentation } from './middleware/instrument-express.js';
+export { instrumentKoa, type KoaAppLike } from './middleware/instrument-koa.js';
 export type { ExcludeRule, InboundOptions } from './middleware/inbound-options.js';
 export {
   koaMetricsHandler,
