@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
+import { terminalSafeJson } from './sanitize.js';
 import { renderReport } from './table.js';
-import { createStatWatcher, type StatReport } from './watcher.js';
+import { checkMetricsUrl, createStatWatcher, type StatReport } from './watcher.js';
 
 export const STAT_USAGE = `Usage: mesh-metrics stat [options] <metrics-url>...
 
@@ -56,6 +57,7 @@ export function parseStatArgs(argv: readonly string[]): StatArgs | 'help' {
     throw new TypeError(`--prefix must match [a-zA-Z_][a-zA-Z0-9_]*, got ${JSON.stringify(values.prefix)}`);
   }
   if (positionals.length === 0) throw new TypeError('give at least one metrics URL, such as http://127.0.0.1:3000/metrics');
+  for (const url of positionals) checkMetricsUrl(url, 'metrics URL');
   return {
     urls: positionals,
     intervalSeconds,
@@ -73,25 +75,32 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
 
-/** A report as the chosen output: a table, or one line of JSON. */
+/** A report as the chosen output: a table, or one line of JSON; either is free of raw control characters. */
 export function formatOutput(report: StatReport, json: boolean): string {
-  return json ? `${JSON.stringify(report)}\n` : renderReport(report);
+  return json ? `${terminalSafeJson(report)}\n` : renderReport(report);
 }
 
 /**
  * Runs `stat`: with `once`, scrapes twice one interval apart and writes one report; otherwise writes a report every
- * interval until `signal` aborts. A terminal gets the screen cleared between tables.
+ * interval until `signal` aborts. A terminal gets the screen cleared between tables. Resolves to the last report
+ * written (`undefined` when stopped before the first).
  */
-export async function runStat(args: StatArgs, write: (text: string) => void, signal?: AbortSignal): Promise<void> {
+export async function runStat(
+  args: StatArgs,
+  write: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<StatReport | undefined> {
   const watcher = createStatWatcher(args.urls, { prefix: args.prefix, byInstance: args.byInstance, timeoutMs: args.timeoutMs });
   const ms = args.intervalSeconds * 1000;
   await watcher.tick();
   const clear = !args.json && !args.once && process.stdout.isTTY ? '\x1b[H\x1b[2J' : '';
+  let last: StatReport | undefined;
   while (!signal?.aborted) {
     await sleep(ms, signal);
     if (signal?.aborted) break;
-    const report = await watcher.tick();
-    write(clear + formatOutput(report, args.json));
+    last = await watcher.tick();
+    write(clear + formatOutput(last, args.json));
     if (args.once) break;
   }
+  return last;
 }

@@ -1,8 +1,17 @@
 import type { LatencyQuantiles } from './quantiles.js';
+import { printable, terminalSafe } from './sanitize.js';
 import type { StatReport } from './watcher.js';
 
-/** Lays out rows under headers; columns after the first `leftColumns` are right-aligned (numbers). */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], leftColumns = 1): string {
+/**
+ * Lays out rows under headers; columns after the first `leftColumns` are right-aligned (numbers). Every cell is made
+ * {@link printable} first (label values and URLs come from scraped endpoints), so widths are those of what is shown.
+ */
+export function formatTable(
+  headers: readonly string[],
+  unsafeRows: readonly (readonly string[])[],
+  leftColumns = 1,
+): string {
+  const rows = unsafeRows.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
@@ -97,5 +106,6 @@ export function renderReport(report: StatReport): string {
   if (report.outbound.length > 0) parts.push(outboundBlock(report));
   if (report.inbound.length > 0) parts.push(inboundBlock(report));
   if (report.outbound.length === 0 && report.inbound.length === 0) parts.push('(no mesh metrics found yet)');
-  return `${parts.join('\n\n')}\n`;
+  // Every scraped string was made printable cell by cell; this pass guards whatever else reaches the terminal.
+  return terminalSafe(`${parts.join('\n\n')}\n`);
 }

@@ -31,13 +31,16 @@ export interface StatWatcher {
   tick(): Promise<StatReport>;
 }
 
+/** Throws a `TypeError` naming `url` unless it is an http(s) URL. */
+export function checkMetricsUrl(url: string, who = 'createStatWatcher'): void {
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+    throw new TypeError(`${who}: not an http(s) URL: ${JSON.stringify(url)}`);
+  }
+}
+
 export function createStatWatcher(urls: readonly string[], options: WatcherOptions = {}): StatWatcher {
   if (urls.length === 0) throw new TypeError('createStatWatcher: at least one metrics URL is needed');
-  for (const url of urls) {
-    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
-      throw new TypeError(`createStatWatcher: not an http(s) URL: ${JSON.stringify(url)}`);
-    }
-  }
+  for (const url of urls) checkMetricsUrl(url);
   const clock = options.clock ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 2000;
   let previous = new Map<string, Snapshot>();
