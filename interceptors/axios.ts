@@ -1,6 +1,7 @@
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { Balancer, BalancerAttempt } from '../lib/balancer.js';
 import { LoadBalancerMetrics } from '../lib/load-balancer-metrics.js';
+import { isBrokenResponse } from '../lib/failure.js';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
 import { SelfMetrics } from '../lib/self-metrics.js';
 import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
@@ -184,7 +185,8 @@ class AxiosInstrumentation {
 
   private failed(outcome: unknown): boolean {
     try {
-      return Boolean(this.isFailure(outcome));
+      // an error that carries a 2xx/3xx (a body cut by a reset) rejected the call: never a success
+      return isBrokenResponse(outcome) || Boolean(this.isFailure(outcome));
     } catch {
       this.self.internal();
       return true;

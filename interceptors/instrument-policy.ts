@@ -3,6 +3,7 @@ import { RetryMetrics } from '../lib/retry-metrics.js';
 import { SelfMetrics } from '../lib/self-metrics.js';
 import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
 import { classifyError } from '../lib/classify-error.js';
+import { isBrokenResponse } from '../lib/failure.js';
 import { exemplarTraceReader, type TraceIdReader } from '../lib/trace-context.js';
 import { BreakerWatch } from './breaker-watch.js';
 import { checkName, resolvePolicyOptions, type ResolvedPolicyOptions } from './policy-options.js';
@@ -43,10 +44,13 @@ function retryMetrics(core: PolicyCore): RetryMetrics {
   return (core.retries ??= new RetryMetrics(core.metricsOptions));
 }
 
-/** Whether a call's outcome is a failure: `isFailure` decides, but a call an open circuit rejected always failed. */
+/**
+ * Whether a call's outcome is a failure: `isFailure` decides, but a call an open circuit rejected always failed, and
+ * so did one that rejected with an error carrying a 2xx/3xx status (a body cut by a reset).
+ */
 function failed(core: PolicyCore, outcome: unknown, thrown: boolean): boolean {
   try {
-    if (thrown && classifyError(outcome) === 'circuit_open') return true;
+    if (thrown && (isBrokenResponse(outcome) || classifyError(outcome) === 'circuit_open')) return true;
     return Boolean(core.isFailure(outcome));
   } catch {
     core.self.internal();

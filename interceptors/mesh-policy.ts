@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { classifyError } from '../lib/classify-error.js';
+import { isBrokenResponse } from '../lib/failure.js';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
 import { SelfMetrics } from '../lib/self-metrics.js';
 import { instrumentPolicy } from './instrument-policy.js';
@@ -70,7 +71,8 @@ function build(c: CockatielModule, o: ResolvedMeshOptions, self: SelfMetrics): P
   const isFailure = o.isFailure;
   const failure = (outcome: unknown): boolean => {
     try {
-      return Boolean(isFailure(outcome));
+      // an error carrying a 2xx/3xx (a body cut by a reset) is a failed attempt, retried, whatever isFailure says
+      return isBrokenResponse(outcome) || Boolean(isFailure(outcome));
     } catch {
       self.internal();
       return true;

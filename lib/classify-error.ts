@@ -60,6 +60,15 @@ function fromStatus(status: unknown): ErrorType | undefined {
   return undefined;
 }
 
+/**
+ * axios's `ERR_BAD_RESPONSE` with a non-error response attached: the head arrived and the connection went away
+ * before the body's end ("stream has been aborted"). Its other `ERR_BAD_RESPONSE`s carry a 5xx or no response.
+ */
+function bodyCut(response: unknown): boolean {
+  const status = typeof response === 'object' && response !== null ? (response as { status?: unknown }).status : undefined;
+  return typeof status === 'number' && status < 400;
+}
+
 type ErrorLike = Record<string, unknown> & {
   code?: unknown;
   name?: unknown;
@@ -84,6 +93,7 @@ function fromObject(e: ErrorLike, depth: number): ErrorType | undefined {
   if (byMarker !== undefined) return byMarker;
   if (typeof e.code === 'string' && BY_CODE[e.code] !== undefined) return BY_CODE[e.code];
   const response = e.response;
+  if (e.code === 'ERR_BAD_RESPONSE' && bodyCut(response)) return 'connection_reset';
   const byStatus =
     fromStatus(typeof response === 'object' && response !== null ? response.status : undefined) ??
     fromStatus(e.status) ??

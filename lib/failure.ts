@@ -11,14 +11,31 @@ function statusOf(outcome: unknown): number | undefined {
   return undefined;
 }
 
+/** An `Error`, or an object shaped like one (`code` and `message`), such as an error from another realm. */
+function isErrorLike(outcome: unknown): boolean {
+  return outcome instanceof Error || (typeof outcome === 'object' && outcome !== null && 'code' in outcome && 'message' in outcome);
+}
+
+/**
+ * Whether `outcome` is an error that carries a status below 400: the server's answer began (a 2xx or 3xx head) but
+ * the call still failed, for example a body cut by a connection reset (axios rejects with `ERR_BAD_RESPONSE`, "stream
+ * has been aborted", and the 200 attached) or a body that could not be decoded. Such a call rejected, so it is never
+ * a successful one: the kit counts it as a failure whatever `isFailure` says, and `meshPolicy` retries it.
+ */
+export function isBrokenResponse(outcome: unknown): boolean {
+  const status = statusOf(outcome);
+  return status !== undefined && status < 400 && isErrorLike(outcome);
+}
+
 /**
  * The kit's default idea of a failed call, shared by the axios interceptors and `meshPolicy`: an outcome that carries
  * an HTTP status is a failure when the status is 5xx (so 4xx responses, and errors wrapping them, are successful
- * calls); an `Error` without a status (network errors, timeouts, a broken circuit) is a failure; any other value is
- * a success.
+ * calls), or when it is an error carrying a status below 400 (the answer was cut or unreadable, see
+ * {@link isBrokenResponse}); an `Error` without a status (network errors, timeouts, a broken circuit) is a failure;
+ * any other value is a success.
  */
 export function defaultIsFailure(outcome: unknown): boolean {
   const status = statusOf(outcome);
-  if (status !== undefined) return status >= 500;
-  return outcome instanceof Error || (typeof outcome === 'object' && outcome !== null && 'code' in outcome && 'message' in outcome);
+  if (status !== undefined) return status >= 500 || (status < 400 && isErrorLike(outcome));
+  return isErrorLike(outcome);
 }
