@@ -1,32 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serverAbandonedStatus } from './abandoned.js';
 import { resolveInboundOptions, type InboundOptions, type InboundSetup } from './inbound-options.js';
 import { InboundRecorder } from './recorder.js';
 import { expressRouteTemplate, type ExpressRequestLike } from './route-template.js';
 
+export { SERVER_ABANDONED_STATUS } from './abandoned.js';
+
 /** An Express 4 or 5 middleware; typed on Node's own request and response so the root entry needs no Express. */
 export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
-
-/** The status of a response the server abandoned before its end. */
-export const SERVER_ABANDONED_STATUS = 500;
-
-/**
- * The status of an unfinished response whose connection the server itself closed: Express's final handler destroys
- * the socket when an error reaches it after the headers went out (as `res.destroy()` without an error does). A client
- * that went away ended its side (`readableEnded`) or reset it (`errored`): then `undefined`, and the recorder records
- * 499. Read only for a response that closed unfinished.
- */
-function serverAbandoned(res: ServerResponse): number | undefined {
-  const socket = res.socket;
-  if (socket === null || socket.readableEnded || socket.errored !== null) return undefined;
-  return SERVER_ABANDONED_STATUS;
-}
 
 /** The per-request recorder of Express requests, shared by {@link meshMetrics} and `instrumentExpress()`. @internal */
 export function expressRecorder(setup: InboundSetup): InboundRecorder {
   return new InboundRecorder(
     setup,
     (res, status) => expressRouteTemplate(res.req as ExpressRequestLike, status),
-    serverAbandoned,
+    serverAbandonedStatus,
   );
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UNMATCHED_ROUTE } from '../lib/http-server-metrics.js';
+import { clientLeft, SERVER_ABANDONED_STATUS, serverAbandonedStatus } from './abandoned.js';
 import { resolveInboundOptions, type InboundOptions, type InboundSetup } from './inbound-options.js';
 import { InboundRecorder } from './recorder.js';
 
@@ -35,15 +36,32 @@ function koaRouteTemplate(ctx: unknown, status: number): string {
 }
 
 /**
+ * A Node stream body that fails after the chain returned is the server's fault: Koa 3 then destroys the response
+ * with the stream's error (which {@link serverAbandonedStatus} reads), but Koa 2 only unpipes it and leaves the
+ * response open until the client gives up. Marking the request here records 500 either way. A body destroyed
+ * because the client left (Koa 3's pipeline, after a reset) is not marked: the client is gone by then.
+ */
+function watchBody(ctx: KoaInboundContext, key: symbol): void {
+  const body = (ctx as { body?: unknown }).body as { pipe?: unknown; once?: unknown } | null | undefined;
+  if (typeof body !== 'object' || body === null || typeof body.pipe !== 'function' || typeof body.once !== 'function') {
+    return;
+  }
+  (body as NodeJS.EventEmitter).once('error', () => {
+    if (!clientLeft(ctx.res)) (ctx as ErrorMarked)[key] ??= SERVER_ABANDONED_STATUS;
+  });
+}
+
+/**
  * The per-request recorder of Koa requests, shared by {@link koaMeshMetrics} and `instrumentKoa()`: `errorKey` is
- * where the status of an error thrown by the middleware chain is kept on `ctx`.
+ * where the status of an error thrown by the middleware chain is kept on `ctx` (or of a body stream that failed).
  * @internal
  */
 export function koaRecorder(setup: InboundSetup, errorKey: symbol): InboundRecorder<KoaInboundContext> {
   return new InboundRecorder<KoaInboundContext>(
     setup,
     (_res, status, ctx) => koaRouteTemplate(ctx, status),
-    (_res, ctx) => (ctx as ErrorMarked)[errorKey],
+    // an error thrown through the chain, else who closed it: a failed body stream or res.destroy(err) is the server's
+    (res, ctx) => (ctx as ErrorMarked)[errorKey] ?? serverAbandonedStatus(res),
   );
 }
 
@@ -76,6 +94,11 @@ export function koaMeshMetrics(options: InboundOptions = {}): KoaMiddleware {
     }
     try {
       await next();
+      try {
+        watchBody(ctx, errorKey);
+      } catch {
+        faults.internal();
+      }
     } catch (error) {
       try {
         (ctx as ErrorMarked)[errorKey] = koaErrorStatus(error);
