@@ -9,8 +9,9 @@ export interface PushMetricsOptions {
   /** The `job` label the gateway puts on every pushed series. */
   readonly job: string;
   /**
-   * More grouping labels (such as `instance`), part of the group's URL; each name matches
-   * `[a-zA-Z_][a-zA-Z0-9_]*` and is not `job`, each value is a non-empty string without `/`.
+   * More grouping labels (such as `shard`), part of the group's URL; each name matches `[a-zA-Z_][a-zA-Z0-9_]*` and
+   * is not `job`, each value is a non-empty string without `/`. A name that a pushed series also carries as a label
+   * (`instance` once a balancer recorded attempts) makes the push reject before sending.
    * @defaultValue none
    */
   readonly groupings?: Readonly<Record<string, string>>;
@@ -139,20 +140,51 @@ function reason(error: unknown): string {
 }
 
 /**
+ * The first pushed series that carries a grouping label (`job` or one of `groupings`), as `[label, family]`. The
+ * gateway would overwrite that label with the group's value: the balancer's `instance` (the upstream called) would
+ * read `batch-1`, and two upstreams would collide into one series, which the gateway refuses with a 400.
+ */
+async function groupingCollision(o: CheckedPush): Promise<[string, string] | undefined> {
+  const grouping = new Set(['job', ...Object.keys(o.groupings ?? {})]);
+  for (const metric of await o.registry.getMetricsAsJSON()) {
+    for (const value of metric.values) {
+      for (const label of Object.keys(value.labels ?? {})) if (grouping.has(label)) return [label, metric.name];
+    }
+  }
+  return undefined;
+}
+
+/**
  * Pushes a registry to a Prometheus Pushgateway, for batch jobs that end before any scrape could reach them. The
  * group is `job` plus `groupings`. Resolves once the gateway accepted the push. Rejects with a `TypeError` for bad
  * options, and with a {@link PushMetricsError} naming the gateway when it is unreachable, stalls past `timeoutMs`,
- * or refuses the push; it never throws past the promise.
+ * or refuses the push; it never throws past the promise. A push where a pushed series carries a grouping label of
+ * its own (the balancer families' `instance` with `groupings: { instance }`) is refused before anything is sent,
+ * with a {@link PushMetricsError} naming the label and the family: the gateway would overwrite the series' value.
  */
 export async function pushMetrics(options: PushMetricsOptions): Promise<void> {
   const o = checkOptions(options);
+  const failed = (error: unknown): PushMetricsError =>
+    new PushMetricsError(`mesh-metrics: push to the Pushgateway at ${o.shown} failed: ${reason(error)}`, { cause: error });
+  let collision: [string, string] | undefined;
+  try {
+    collision = await groupingCollision(o);
+  } catch (error) {
+    throw failed(error); // a collector that throws
+  }
+  if (collision !== undefined) {
+    const [label, family] = collision;
+    throw new PushMetricsError(
+      `mesh-metrics: push to the Pushgateway at ${o.shown} refused before sending: the grouping label ` +
+        `${JSON.stringify(label)} is also a label of ${family}, and the gateway would overwrite it with the ` +
+        `group's value; group by a label name no pushed series uses (such as "shard")`,
+    );
+  }
   const gateway = new promClient.Pushgateway(o.url, { timeout: o.timeoutMs }, o.registry);
   const params = o.groupings === undefined ? { jobName: o.job } : { jobName: o.job, groupings: o.groupings };
   try {
     await (o.replace ? gateway.push(params) : gateway.pushAdd(params));
   } catch (error) {
-    throw new PushMetricsError(`mesh-metrics: push to the Pushgateway at ${o.shown} failed: ${reason(error)}`, {
-      cause: error,
-    });
+    throw failed(error);
   }
 }
