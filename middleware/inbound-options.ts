@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { HttpServerMetrics } from '../lib/http-server-metrics.js';
 import { describeValue, resolveMetricsOptions, type MetricsOptions } from '../lib/options.js';
 import { exemplarTraceReader, type TraceIdReader } from '../lib/trace-context.js';
+import { routedPathMatcher } from './path-match.js';
 
 /** One `exclude` entry: an exact path, a pattern tested on the path, or a predicate on the request. */
 export type ExcludeRule = string | RegExp | ((req: IncomingMessage) => boolean);
@@ -14,8 +15,10 @@ export interface InboundOptions extends MetricsOptions {
    */
   readonly service?: string;
   /**
-   * Requests not to measure: exact paths (query string ignored), RegExps tested on the path, or predicates on the
-   * request (Koa: `ctx.req`). Setting it replaces the default, so list `"/metrics"` again to keep scrapes out.
+   * Requests not to measure: paths (query string ignored; compared as Express and `@koa/router` route by default,
+   * case-insensitive and with one trailing slash ignored, so `"/metrics"` also keeps out `GET /METRICS/`), RegExps
+   * tested on the path, or predicates on the request (Koa: `ctx.req`). Setting it replaces the default, so list
+   * `"/metrics"` again to keep scrapes out.
    * @defaultValue `["/metrics"]`
    */
   readonly exclude?: readonly ExcludeRule[];
@@ -55,13 +58,13 @@ function checkRule(rule: unknown, i: number): ExcludeRule {
 
 function buildExclude(rules: readonly ExcludeRule[], onFault: () => void): ExcludeTest | null {
   if (rules.length === 0) return null;
-  const paths = new Set(rules.filter((r): r is string => typeof r === 'string'));
+  const isPath = routedPathMatcher(rules.filter((r): r is string => typeof r === 'string'));
   const patterns = rules.filter((r): r is RegExp => r instanceof RegExp);
   const predicates = rules.filter((r): r is (req: IncomingMessage) => boolean => typeof r === 'function');
-  if (patterns.length === 0 && predicates.length === 0) return (_req, url) => paths.has(pathOf(url));
+  if (patterns.length === 0 && predicates.length === 0) return (_req, url) => isPath(pathOf(url));
   return (req, url) => {
     const path = pathOf(url);
-    if (paths.has(path)) return true;
+    if (isPath(path)) return true;
     for (const p of patterns) if (p.test(path)) return true;
     for (const f of predicates) {
       try {

@@ -9,11 +9,13 @@ import {
   sendReply,
   type ScrapeOptions,
 } from './scrape.js';
+import { routedPathMatcher } from './path-match.js';
 
 /** Options of {@link koaMetricsHandler}. */
 export interface KoaMetricsHandlerOptions extends ScrapeOptions {
   /**
-   * The path it answers on (`GET` and `HEAD`); every other request is passed on.
+   * The path it answers on (`GET` and `HEAD`), compared as `@koa/router` and the middleware's `exclude` compare
+   * (case-insensitive, one trailing slash ignored); every other request is passed on.
    * @defaultValue `"/metrics"`
    */
   readonly path?: string;
@@ -57,9 +59,10 @@ export function koaMetricsHandler(
   options: KoaMetricsHandlerOptions = {},
 ): (ctx: KoaScrapeContext, next: () => Promise<unknown>) => Promise<void> {
   const scrape = createScraper(options); // checks that options is an object before its path is read
-  const path = checkScrapePath(options.path ?? '/metrics');
+  // matched as the routers (and the middleware's `exclude`) match: case-insensitive, a trailing slash ignored
+  const isScrapePath = routedPathMatcher([checkScrapePath(options.path ?? '/metrics')]);
   return async function koaMetricsMiddleware(ctx, next) {
-    if (ctx.path !== path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+    if (!isScrapePath(ctx.path) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
       await next();
       return;
     }

@@ -24,7 +24,10 @@ export interface ServeMetricsOptions extends ScrapeOptions {
 export interface MetricsAddress {
   readonly host: string;
   readonly port: number;
-  /** The scrape URL, e.g. `http://127.0.0.1:9464/metrics`. */
+  /**
+   * The scrape URL, e.g. `http://127.0.0.1:9464/metrics`; on every interface (no `host`), the loopback address, never
+   * `[::]` (`host` still says `::`).
+   */
   readonly url: string;
 }
 
@@ -54,9 +57,15 @@ function checkServeOptions(options: ServeMetricsOptions): void {
   }
 }
 
+/**
+ * Where the server listens, and a URL a user can open: a server on every interface (`::` or `0.0.0.0`, the default
+ * without `host`) is reached on this machine through the IPv4 loopback, as `::` is dual-stack here (the server never
+ * sets `ipv6Only`); `[::]` or `0.0.0.0` in a URL is not an address to connect to.
+ */
 function addressOf(server: Server, path: string): MetricsAddress {
   const a = server.address() as AddressInfo;
-  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  const unspecified = a.address === '::' || a.address === '0.0.0.0';
+  const host = unspecified ? '127.0.0.1' : a.family === 'IPv6' ? `[${a.address}]` : a.address;
   return { host: a.address, port: a.port, url: `http://${host}:${a.port}${path}` };
 }
 
