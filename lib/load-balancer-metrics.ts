@@ -7,6 +7,17 @@ import { counterFamily, gaugeFamily, histogramFamily } from './registration.js';
 import { SelfMetrics } from './self-metrics.js';
 import { observeTraced } from './trace-context.js';
 
+/**
+ * The `instance` label written for an empty (or missing) instance. Prometheus reads an empty label as no label, so
+ * after the shipped relabelling (`exported_instance` back to `instance`) the series would take the scrape target's
+ * own address, crediting this process with the upstream's traffic.
+ */
+export const UNKNOWN_INSTANCE = 'unknown_instance';
+
+function instanceLabel(instance: string): string {
+  return instance === '' || instance === undefined || instance === null ? UNKNOWN_INSTANCE : instance;
+}
+
 /** Per-instance metrics of a client-side load balancer. Every method is safe to call with any input. */
 export class LoadBalancerMetrics {
   /** `mesh_lb_requests_total{service,instance,strategy}`: attempts sent to an instance. */
@@ -54,7 +65,7 @@ export class LoadBalancerMetrics {
 
   recordRequest(service: string, instance: string, strategy: string): void {
     try {
-      this.requestsTotal.labels(service, instance, strategy).inc();
+      this.requestsTotal.labels(service, instanceLabel(instance), strategy).inc();
     } catch {
       this.self.internal();
     }
@@ -72,7 +83,7 @@ export class LoadBalancerMetrics {
   /** `traceId`, when given, becomes the duration's `{trace_id}` exemplar (shown by an OpenMetrics registry). */
   observeRequestDuration(service: string, instance: string, seconds: number, traceId?: string): void {
     try {
-      observeTraced(this.requestDurationSeconds.labels(service, instance), seconds, traceId);
+      observeTraced(this.requestDurationSeconds.labels(service, instanceLabel(instance)), seconds, traceId);
     } catch {
       this.self.internal();
     }
@@ -81,7 +92,7 @@ export class LoadBalancerMetrics {
   updateActiveConnections(service: string, instance: string, connections: number): void {
     try {
       if (typeof connections !== 'number' || !(connections >= 0)) this.self.invalidValue();
-      else this.activeConnections.labels(service, instance).set(connections);
+      else this.activeConnections.labels(service, instanceLabel(instance)).set(connections);
     } catch {
       this.self.internal();
     }
@@ -91,7 +102,7 @@ export class LoadBalancerMetrics {
   updateHealthScore(service: string, instance: string, score: number): void {
     try {
       if (typeof score !== 'number' || Number.isNaN(score)) this.self.invalidValue();
-      else this.instanceHealthScore.labels(service, instance).set(Math.min(1, Math.max(0, score)));
+      else this.instanceHealthScore.labels(service, instanceLabel(instance)).set(Math.min(1, Math.max(0, score)));
     } catch {
       this.self.internal();
     }
