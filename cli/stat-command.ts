@@ -75,9 +75,13 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
 
-/** A report as the chosen output: a table, or one line of JSON; either is free of raw control characters. */
-export function formatOutput(report: StatReport, json: boolean): string {
-  return json ? `${terminalSafeJson(report)}\n` : renderReport(report);
+/**
+ * A report as the chosen output: a table (fitted to `width` columns when given, as a terminal's), or one line of
+ * JSON; either is free of raw control characters.
+ */
+export function formatOutput(report: StatReport, json: boolean, width?: number): string {
+  if (json) return `${terminalSafeJson(report)}\n`;
+  return renderReport(report, width === undefined ? {} : { width });
 }
 
 /**
@@ -99,7 +103,8 @@ export async function runStat(
     await sleep(ms, signal);
     if (signal?.aborted) break;
     last = await watcher.tick();
-    write(clear + formatOutput(last, args.json));
+    // a terminal's width is read at each refresh, so the table follows a resized window; a pipe gets every column
+    write(clear + formatOutput(last, args.json, process.stdout.isTTY ? process.stdout.columns : undefined));
     if (args.once) break;
   }
   return last;

@@ -2,7 +2,7 @@
 import { scrape } from '../../cli/snapshot.js';
 import { startDemo, type Demo } from './demo.js';
 import { DEMO_USAGE, parseDemoArgs, type DemoOptions } from './options.js';
-import { createDemoView } from './view.js';
+import { createDemoView, stdoutTerminal } from './view.js';
 
 /** Totals read from the gateway's /metrics, for the closing summary. */
 async function totals(demo: Demo): Promise<{ calls: number; retries: number; instances: number }> {
@@ -46,7 +46,7 @@ export async function runDemo(argv: readonly string[], write = (t: string) => vo
   const o = options;
   write(header(demo, o));
   const started = Date.now();
-  const view = o.refreshSeconds > 0 ? createDemoView(demo, write, Boolean(process.stdout.isTTY)) : undefined;
+  const view = o.refreshSeconds > 0 ? createDemoView(demo, write, stdoutTerminal()) : undefined;
   await view?.refresh(); // the first scrape: rates start with the next one
   const done = new Promise<string>((resolve) => {
     const refresh = view ? setInterval(() => void view.refresh(), o.refreshSeconds * 1000) : undefined;
