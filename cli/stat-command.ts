@@ -79,9 +79,9 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
  * A report as the chosen output: a table (fitted to `width` columns when given, as a terminal's), or one line of
  * JSON; either is free of raw control characters.
  */
-export function formatOutput(report: StatReport, json: boolean, width?: number): string {
+export function formatOutput(report: StatReport, json: boolean, width?: number, height?: number): string {
   if (json) return `${terminalSafeJson(report)}\n`;
-  return renderReport(report, width === undefined ? {} : { width });
+  return renderReport(report, { ...(width === undefined ? {} : { width }), ...(height === undefined ? {} : { height }) });
 }
 
 /**
@@ -103,8 +103,11 @@ export async function runStat(
     await sleep(ms, signal);
     if (signal?.aborted) break;
     last = await watcher.tick();
-    // a terminal's width is read at each refresh, so the table follows a resized window; a pipe gets every column
-    write(clear + formatOutput(last, args.json, process.stdout.isTTY ? process.stdout.columns : undefined));
+    // a terminal's size is read at each refresh, so the table follows a resized window; a pipe gets every column.
+    // The live view is redrawn in place, so it also keeps to the window's height (the cursor takes the last row).
+    const tty = process.stdout.isTTY === true;
+    const height = tty && clear !== '' ? process.stdout.rows - 1 : undefined;
+    write(clear + formatOutput(last, args.json, tty ? process.stdout.columns : undefined, height));
     if (args.once) break;
   }
   return last;
