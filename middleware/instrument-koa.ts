@@ -2,7 +2,7 @@ import { describeValue } from '../lib/options.js';
 import { addEntryHook, type EntryWrapper } from './entry-hook.js';
 import { resolveInboundOptions, type InboundOptions } from './inbound-options.js';
 import type { Instrumentation } from './instrument-express.js';
-import { koaErrorStatus, koaRecorder, type KoaInboundContext } from './koa.js';
+import { koaErrorStatus, koaRecorder, watchBody, type KoaInboundContext } from './koa.js';
 
 /** A Koa 2 or 3 application (typed loosely, so the root entry needs no Koa). */
 export interface KoaAppLike {
@@ -26,13 +26,31 @@ function markThrown(ctx: KoaInboundContext, error: unknown): void {
   }
 }
 
-/** The chain, made to note the status of an error it rejects with (what `koaMeshMetrics()` sees when first). */
+/** After the chain: a stream body that fails later is the server's fault (see `watchBody`). */
+function watchResult(ctx: KoaInboundContext): void {
+  try {
+    watchBody(ctx, THROWN);
+  } catch {
+    // as markThrown: a hostile ctx only loses the mark
+  }
+}
+
+/**
+ * The chain, made to note the status of an error it rejects with, and to watch a stream body it leaves (what
+ * `koaMeshMetrics()` sees when first).
+ */
 function marking(fn: Chain): Chain {
   return (ctx) =>
-    fn(ctx).then(undefined, (error: unknown) => {
-      markThrown(ctx, error);
-      throw error;
-    });
+    fn(ctx).then(
+      (value) => {
+        watchResult(ctx);
+        return value;
+      },
+      (error: unknown) => {
+        markThrown(ctx, error);
+        throw error;
+      },
+    );
 }
 
 /**

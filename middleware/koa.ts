@@ -39,9 +39,11 @@ function koaRouteTemplate(ctx: unknown, status: number): string {
  * A Node stream body that fails after the chain returned is the server's fault: Koa 3 then destroys the response
  * with the stream's error (which {@link serverAbandonedStatus} reads), but Koa 2 only unpipes it and leaves the
  * response open until the client gives up. Marking the request here records 500 either way. A body destroyed
- * because the client left (Koa 3's pipeline, after a reset) is not marked: the client is gone by then.
+ * because the client left (Koa 3's pipeline, after a reset) is not marked: the client is gone by then. Shared with
+ * `instrumentKoa()`; never throws past its caller's try.
+ * @internal
  */
-function watchBody(ctx: KoaInboundContext, key: symbol): void {
+export function watchBody(ctx: KoaInboundContext, key: symbol): void {
   const body = (ctx as { body?: unknown }).body as { pipe?: unknown; once?: unknown } | null | undefined;
   if (typeof body !== 'object' || body === null || typeof body.pipe !== 'function' || typeof body.once !== 'function') {
     return;

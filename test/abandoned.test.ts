@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import { Registry } from 'prom-client';
-import { koaMeshMetrics, meshMetrics } from '../index.js';
 import { sampleIn } from './helpers/exposition.js';
+import { expressModes, koaModes } from './helpers/inbound-modes.js';
 import { countsOf, inboundKey, listen, until } from './helpers/inbound-traffic.js';
 
 const require = createRequire(import.meta.url);
@@ -81,45 +81,47 @@ const expressMajors: [string, Express][] = [
 
 for (const [major, express] of expressMajors) {
   describe(`${major}: who abandoned an unfinished response (499 or 500)`, () => {
-    it('a client FIN or RST mid-body is 499; a failed stream.pipeline(body, res) or res.destroy(err) is 500', async () => {
-      const registry = new Registry();
-      const app = express();
-      app.use(meshMetrics({ registry, service: 'e' }));
-      app.get('/endless', (_req: Request, res: Response) => {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        const t = setInterval(() => res.write('chunk\n'), 10);
-        res.on('close', () => clearInterval(t));
-      });
-      app.get('/endless-pipeline', (_req: Request, res: Response) => {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        pipeline(endless(), res, () => undefined);
-      });
-      app.get('/failing-pipeline', (_req: Request, res: Response) => {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        pipeline(failing().body, res, () => undefined);
-      });
-      app.get('/destroyed', (_req: Request, res: Response) => {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.write('part\n', () => res.destroy(new Error('the server gave up')));
-      });
-      const server = await listen(app);
-      try {
-        await get(server.port, '/endless', 'fin');
-        await get(server.port, '/endless', 'rst');
-        await get(server.port, '/endless-pipeline', 'fin');
-        await get(server.port, '/endless-pipeline', 'rst');
-        await get(server.port, '/failing-pipeline', 'server');
-        await get(server.port, '/destroyed', 'server');
-        expect(await settled(registry, 'e', 6)).to.deep.equal({
-          [inboundKey('e', 'GET', '/endless', 499)]: 2,
-          [inboundKey('e', 'GET', '/endless-pipeline', 499)]: 2,
-          [inboundKey('e', 'GET', '/failing-pipeline', 500)]: 1,
-          [inboundKey('e', 'GET', '/destroyed', 500)]: 1,
+    for (const mode of expressModes) {
+      it(`${mode.name}: a client FIN or RST mid-body is 499; a failed stream.pipeline(body, res) or res.destroy(err) is 500`, async () => {
+        const registry = new Registry();
+        const app = express();
+        mode.measure(app, { registry, service: 'e' });
+        app.get('/endless', (_req: Request, res: Response) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          const t = setInterval(() => res.write('chunk\n'), 10);
+          res.on('close', () => clearInterval(t));
         });
-      } finally {
-        await server.close();
-      }
-    });
+        app.get('/endless-pipeline', (_req: Request, res: Response) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          pipeline(endless(), res, () => undefined);
+        });
+        app.get('/failing-pipeline', (_req: Request, res: Response) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          pipeline(failing().body, res, () => undefined);
+        });
+        app.get('/destroyed', (_req: Request, res: Response) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('part\n', () => res.destroy(new Error('the server gave up')));
+        });
+        const server = await listen(app);
+        try {
+          await get(server.port, '/endless', 'fin');
+          await get(server.port, '/endless', 'rst');
+          await get(server.port, '/endless-pipeline', 'fin');
+          await get(server.port, '/endless-pipeline', 'rst');
+          await get(server.port, '/failing-pipeline', 'server');
+          await get(server.port, '/destroyed', 'server');
+          expect(await settled(registry, 'e', 6)).to.deep.equal({
+            [inboundKey('e', 'GET', '/endless', 499)]: 2,
+            [inboundKey('e', 'GET', '/endless-pipeline', 499)]: 2,
+            [inboundKey('e', 'GET', '/failing-pipeline', 500)]: 1,
+            [inboundKey('e', 'GET', '/destroyed', 500)]: 1,
+          });
+        } finally {
+          await server.close();
+        }
+      });
+    }
   });
 }
 
@@ -130,86 +132,90 @@ const koaMajors: [string, typeof Koa][] = [
 
 for (const [major, KoaApp] of koaMajors) {
   describe(`${major}: who abandoned an unfinished response (499 or 500)`, () => {
-    it('a client FIN or RST mid-body is 499; a body stream failing after the chain, or res.destroy(err), is 500', async () => {
+    for (const mode of koaModes) {
+      it(`${mode.name}: a client FIN or RST mid-body is 499; a body stream failing after the chain, or res.destroy(err), is 500`, async () => {
+        const registry = new Registry();
+        const app = new KoaApp();
+        app.silent = true;
+        mode.measure(app, { registry, service: 'k' });
+        const router = new Router();
+        router.get('/endless', (ctx) => {
+          ctx.type = 'text/plain';
+          ctx.body = endless();
+        });
+        let bodyFailed: () => void = () => undefined;
+        const failed = new Promise<void>((resolve) => (bodyFailed = resolve));
+        router.get('/failing', (ctx) => {
+          const { body, failed: thisFailed } = failing();
+          void thisFailed.then(bodyFailed);
+          ctx.type = 'text/plain';
+          ctx.body = body;
+        });
+        router.get('/destroyed', (ctx) => {
+          ctx.respond = false;
+          ctx.res.writeHead(200, { 'content-type': 'text/plain' });
+          ctx.res.write('part\n', () => ctx.res.destroy(new Error('the server gave up')));
+        });
+        app.use(router.routes());
+        const server = await listen(app.callback());
+        try {
+          await get(server.port, '/endless', 'fin');
+          await get(server.port, '/endless', 'rst');
+          // Koa 3 destroys the response with the stream's error; Koa 2 leaves it open until the client gives up
+          await get(server.port, '/failing', 'server', failed);
+          await get(server.port, '/destroyed', 'server');
+          expect(await settled(registry, 'k', 4)).to.deep.equal({
+            [inboundKey('k', 'GET', '/endless', 499)]: 2,
+            [inboundKey('k', 'GET', '/failing', 500)]: 1,
+            [inboundKey('k', 'GET', '/destroyed', 500)]: 1,
+          });
+        } finally {
+          await server.close();
+        }
+      });
+    }
+  });
+}
+
+describe('Koa 3: a web ReadableStream body that fails mid-body', () => {
+  for (const mode of koaModes) {
+    it(`${mode.name}: is 500; a client that leaves such a stream is 499`, async () => {
       const registry = new Registry();
-      const app = new KoaApp();
+      const app = new Koa();
       app.silent = true;
-      app.use(koaMeshMetrics({ registry, service: 'k' }));
+      mode.measure(app, { registry, service: 'w' });
       const router = new Router();
-      router.get('/endless', (ctx) => {
+      const web = (fail: boolean): ReadableStream<Uint8Array> => {
+        let n = 0;
+        return new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            await new Promise((r) => setTimeout(r, 10));
+            if (fail && n++ >= 2) controller.error(new Error('the web stream failed'));
+            else controller.enqueue(new TextEncoder().encode('chunk\n'));
+          },
+        });
+      };
+      router.get('/web-failing', (ctx) => {
         ctx.type = 'text/plain';
-        ctx.body = endless();
+        ctx.body = web(true);
       });
-      let bodyFailed: () => void = () => undefined;
-      const failed = new Promise<void>((resolve) => (bodyFailed = resolve));
-      router.get('/failing', (ctx) => {
-        const { body, failed: thisFailed } = failing();
-        void thisFailed.then(bodyFailed);
+      router.get('/web-endless', (ctx) => {
         ctx.type = 'text/plain';
-        ctx.body = body;
-      });
-      router.get('/destroyed', (ctx) => {
-        ctx.respond = false;
-        ctx.res.writeHead(200, { 'content-type': 'text/plain' });
-        ctx.res.write('part\n', () => ctx.res.destroy(new Error('the server gave up')));
+        ctx.body = web(false);
       });
       app.use(router.routes());
       const server = await listen(app.callback());
       try {
-        await get(server.port, '/endless', 'fin');
-        await get(server.port, '/endless', 'rst');
-        // Koa 3 destroys the response with the stream's error; Koa 2 leaves it open until the client gives up
-        await get(server.port, '/failing', 'server', failed);
-        await get(server.port, '/destroyed', 'server');
-        expect(await settled(registry, 'k', 4)).to.deep.equal({
-          [inboundKey('k', 'GET', '/endless', 499)]: 2,
-          [inboundKey('k', 'GET', '/failing', 500)]: 1,
-          [inboundKey('k', 'GET', '/destroyed', 500)]: 1,
+        await get(server.port, '/web-failing', 'server');
+        await get(server.port, '/web-endless', 'fin');
+        await get(server.port, '/web-endless', 'rst');
+        expect(await settled(registry, 'w', 3)).to.deep.equal({
+          [inboundKey('w', 'GET', '/web-failing', 500)]: 1,
+          [inboundKey('w', 'GET', '/web-endless', 499)]: 2,
         });
       } finally {
         await server.close();
       }
     });
-  });
-}
-
-describe('Koa 3: a web ReadableStream body that fails mid-body', () => {
-  it('is 500; a client that leaves such a stream is 499', async () => {
-    const registry = new Registry();
-    const app = new Koa();
-    app.silent = true;
-    app.use(koaMeshMetrics({ registry, service: 'w' }));
-    const router = new Router();
-    const web = (fail: boolean): ReadableStream<Uint8Array> => {
-      let n = 0;
-      return new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          await new Promise((r) => setTimeout(r, 10));
-          if (fail && n++ >= 2) controller.error(new Error('the web stream failed'));
-          else controller.enqueue(new TextEncoder().encode('chunk\n'));
-        },
-      });
-    };
-    router.get('/web-failing', (ctx) => {
-      ctx.type = 'text/plain';
-      ctx.body = web(true);
-    });
-    router.get('/web-endless', (ctx) => {
-      ctx.type = 'text/plain';
-      ctx.body = web(false);
-    });
-    app.use(router.routes());
-    const server = await listen(app.callback());
-    try {
-      await get(server.port, '/web-failing', 'server');
-      await get(server.port, '/web-endless', 'fin');
-      await get(server.port, '/web-endless', 'rst');
-      expect(await settled(registry, 'w', 3)).to.deep.equal({
-        [inboundKey('w', 'GET', '/web-failing', 500)]: 1,
-        [inboundKey('w', 'GET', '/web-endless', 499)]: 2,
-      });
-    } finally {
-      await server.close();
-    }
-  });
+  }
 });

@@ -5,8 +5,9 @@ import Koa from 'koa';
 import { createRequire } from 'node:module';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { koaMeshMetrics, koaMetricsHandler, meshMetrics, metricsHandler, serveMetrics } from '../index.js';
+import { koaMetricsHandler, metricsHandler, serveMetrics } from '../index.js';
 import { routedPathMatcher } from '../middleware/path-match.js';
+import { expressModes, koaModes } from './helpers/inbound-modes.js';
 import { countsOf, inboundKey } from './helpers/inbound-traffic.js';
 
 const require = createRequire(import.meta.url);
@@ -21,53 +22,59 @@ describe('the scrape path: what the exclude keeps out is what the handler serves
     expect(['/metrics//', '/metricsx', '/metric', '/', '/metrics/x'].map(is)).to.deep.equal([false, false, false, false, false]);
   });
 
+  // supertest serves the app on a server of its own: the modes that measure the app itself
+  const appModes = expressModes.filter((m) => m.name !== 'instrumentExpress(server)');
   for (const [major, express] of [['Express 4', express4 as unknown as Express], ['Express 5', express5]] as const) {
-    it(`${major}: GET /METRICS and /metrics/ are served by app.get('/metrics') and not recorded`, async () => {
-      const registry = new Registry();
-      const app = express();
-      app.use(meshMetrics({ registry, service: 's' }));
-      app.get('/metrics', metricsHandler({ registry }));
-      app.get('/healthz', (_req: Request, res: Response) => void res.send('ok'));
-      app.get('/users/:id', (req: Request, res: Response) => void res.json({ id: req.params.id }));
-      for (const path of ['/metrics', '/METRICS', '/Metrics/']) {
-        const res = await request(app).get(path).expect(200);
-        expect(res.text).to.include('# TYPE mesh_http_server_request_duration_seconds histogram');
-      }
-      await request(app).get('/users/1').expect(200);
-      await request(app).get('/HEALTHZ').expect(200);
-      const counts = Object.fromEntries(countsOf(await registry.metrics(), FAMILY));
-      expect(counts).to.deep.equal({
-        [inboundKey('s', 'GET', '/healthz', 200)]: 1,
-        [inboundKey('s', 'GET', '/users/:id', 200)]: 1,
-      });
+    for (const mode of appModes) {
+      it(`${major}, ${mode.name}: GET /METRICS and /metrics/ are served by app.get('/metrics') and not recorded`, async () => {
+        const registry = new Registry();
+        const app = express();
+        mode.measure(app, { registry, service: 's' });
+        app.get('/metrics', metricsHandler({ registry }));
+        app.get('/healthz', (_req: Request, res: Response) => void res.send('ok'));
+        app.get('/users/:id', (req: Request, res: Response) => void res.json({ id: req.params.id }));
+        for (const path of ['/metrics', '/METRICS', '/Metrics/']) {
+          const res = await request(app).get(path).expect(200);
+          expect(res.text).to.include('# TYPE mesh_http_server_request_duration_seconds histogram');
+        }
+        await request(app).get('/users/1').expect(200);
+        await request(app).get('/HEALTHZ').expect(200);
+        const counts = Object.fromEntries(countsOf(await registry.metrics(), FAMILY));
+        expect(counts).to.deep.equal({
+          [inboundKey('s', 'GET', '/healthz', 200)]: 1,
+          [inboundKey('s', 'GET', '/users/:id', 200)]: 1,
+        });
 
-      const custom = new Registry();
-      const other = express();
-      other.use(meshMetrics({ registry: custom, service: 's', exclude: ['/healthz'] }));
-      other.get('/healthz', (_req: Request, res: Response) => void res.send('ok'));
-      await request(other).get('/HealthZ/').expect(200);
-      expect(countsOf(await custom.metrics(), FAMILY).size).to.equal(0);
-    });
+        const custom = new Registry();
+        const other = express();
+        mode.measure(other, { registry: custom, service: 's', exclude: ['/healthz'] });
+        other.get('/healthz', (_req: Request, res: Response) => void res.send('ok'));
+        await request(other).get('/HealthZ/').expect(200);
+        expect(countsOf(await custom.metrics(), FAMILY).size).to.equal(0);
+      });
+    }
   }
 
   for (const [major, KoaApp] of [['Koa 2', Koa2], ['Koa 3', Koa]] as const) {
-    it(`${major}: koaMetricsHandler answers /METRICS too, and the middleware leaves it out`, async () => {
-      const registry = new Registry();
-      const app = new KoaApp();
-      app.use(koaMeshMetrics({ registry, service: 'k' }));
-      app.use(koaMetricsHandler({ registry }));
-      app.use((ctx) => {
-        ctx.body = 'app';
+    for (const mode of koaModes) {
+      it(`${major}, ${mode.name}: koaMetricsHandler answers /METRICS too, and the middleware leaves it out`, async () => {
+        const registry = new Registry();
+        const app = new KoaApp();
+        mode.measure(app, { registry, service: 'k' });
+        app.use(koaMetricsHandler({ registry }));
+        app.use((ctx) => {
+          ctx.body = 'app';
+        });
+        const server = app.callback();
+        for (const path of ['/metrics', '/METRICS', '/metrics/']) {
+          const res = await request(server).get(path).expect(200);
+          expect(res.text).to.include('# TYPE mesh_http_server_request_duration_seconds histogram');
+        }
+        expect((await request(server).get('/metrics/more').expect(200)).text).to.equal('app');
+        const counts = Object.fromEntries(countsOf(await registry.metrics(), FAMILY));
+        expect(counts).to.deep.equal({ [inboundKey('k', 'GET', '__unmatched__', 200)]: 1 });
       });
-      const server = app.callback();
-      for (const path of ['/metrics', '/METRICS', '/metrics/']) {
-        const res = await request(server).get(path).expect(200);
-        expect(res.text).to.include('# TYPE mesh_http_server_request_duration_seconds histogram');
-      }
-      expect((await request(server).get('/metrics/more').expect(200)).text).to.equal('app');
-      const counts = Object.fromEntries(countsOf(await registry.metrics(), FAMILY));
-      expect(counts).to.deep.equal({ [inboundKey('k', 'GET', '__unmatched__', 200)]: 1 });
-    });
+    }
   }
 });
 
