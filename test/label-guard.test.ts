@@ -32,10 +32,10 @@ describe('label guard', () => {
     expect(sanitizeLabelValue('z'.repeat(10_000), 128)).to.equal('z'.repeat(128));
   });
 
-  it('writes undefined as an empty value, never "undefined"', async () => {
+  it('writes undefined as an empty value, never "undefined" (an instance as unknown_instance)', async () => {
     new LoadBalancerMetrics({ registry }).recordRequest(undefined as never, null as never, 'random');
     expect(samplesOf(await registry.metrics(), 'mesh_lb_requests_total')).to.deep.equal([
-      'mesh_lb_requests_total{service="",instance="",strategy="random"} 1',
+      'mesh_lb_requests_total{service="",instance="unknown_instance",strategy="random"} 1',
     ]);
   });
 
