@@ -7,7 +7,7 @@ export { RetryMetrics } from './lib/retry-metrics.js';
 export { ServiceMeshMetrics } from './lib/service-mesh-metrics.js';
 export { classifyError, type ErrorType } from './lib/classify-error.js';
 export type { CircuitStateName } from './lib/circuit-state.js';
-export { defaultIsFailure } from './lib/failure.js';
+export { defaultIsFailure, isBrokenResponse } from './lib/failure.js';
 export type { MetricsOptions } from './lib/options.js';
 export type { CounterFamily, CounterSeries } from './lib/counter.js';
 export type { GaugeFamily, GaugeSeries } from './lib/gauge.js';
