@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { meshPolicy } from '../interceptors/mesh-policy.js';
@@ -234,6 +235,25 @@ if (!pushgatewayHere && required) {
       text = await gateway.metrics();
       expect(sampleIn(text, 'mesh_registrations_total{instance="",job="replace_job",service="orders"}')).to.equal(2);
       expect(sampleIn(text, 'mesh_circuit_breaker_state{instance="",job="replace_job",service="orders"}')).to.equal(1);
+    });
+
+    it('without the gateway binary, every test here shows as pending under a SKIP line that says how to get them', function () {
+      const total = this.test?.parent?.tests.length ?? 0;
+      const env: NodeJS.ProcessEnv = { ...process.env, MESH_PUSHGATEWAY_BIN: '/nonexistent/prometheus-pushgateway' };
+      delete env.CI;
+      delete env.MESH_E2E_REQUIRED;
+      const r = spawnSync(process.execPath, ['node_modules/mocha/bin/mocha.js', 'test/pushgateway.test.ts'], {
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      const out = `${r.stdout}${r.stderr}`;
+      expect(r.status, out).to.equal(0);
+      expect(out).to.include(
+        'SKIP: /nonexistent/prometheus-pushgateway is not installed (apt-get install prometheus-pushgateway, or set MESH_PUSHGATEWAY_BIN)',
+      );
+      expect(out).to.match(new RegExp(`^ +${total} pending$`, 'm'));
+      expect(total).to.equal(6);
     });
 
     it('rejects with the gateway\'s own answer when it refuses the push', async () => {
