@@ -8,6 +8,7 @@ import {
   type MetricValue,
   type ValueData,
 } from './family.js';
+import { NativeHistogram, type ResolvedNativeHistogramOptions } from './native-histogram.js';
 
 /** An OpenMetrics exemplar attached to the bucket an observation fell in. */
 export interface Exemplar {
@@ -27,13 +28,17 @@ export class HistogramSeries {
   count = 0;
   /** The latest exemplar per bucket, the `+Inf` bucket last; allocated on the first exemplar. */
   exemplars: (Exemplar | undefined)[] | undefined;
+  /** The exponential buckets, when the family has native histograms on. */
+  readonly native: NativeHistogram | undefined;
 
   constructor(
     readonly labels: Readonly<Record<string, string>>,
     readonly bounds: readonly number[],
     private readonly faults: FaultSink,
+    native: ResolvedNativeHistogramOptions | null = null,
   ) {
     this.counts = new Float64Array(bounds.length);
+    this.native = native === null ? undefined : new NativeHistogram(native);
   }
 
   /** Records one observation; returns the bucket index it fell in (`bounds.length` for `+Inf`), or -1 if dropped. */
@@ -46,6 +51,7 @@ export class HistogramSeries {
     let i = 0;
     while (i < bounds.length && value > (bounds[i] as number)) i++;
     if (i < bounds.length) this.counts[i]! += 1;
+    this.native?.observe(value);
     this.sum += value;
     this.count += 1;
     return i;
@@ -72,16 +78,21 @@ export class HistogramSeries {
 
 export interface HistogramConfig<L extends string> extends FamilyConfig<L> {
   readonly buckets: readonly number[];
+  /** Native histogram settings, or `null` (the default) for classic buckets only. */
+  readonly nativeHistograms?: ResolvedNativeHistogramOptions | null;
 }
 
 /** A histogram family with the kit's label guard and cardinality cap; buckets in seconds. */
 export class HistogramFamily<L extends string = string> extends Family<L, HistogramSeries> {
   readonly type = 'histogram' as const;
   readonly buckets: readonly number[];
+  /** Native histogram settings, `null` when off. */
+  readonly nativeHistograms: ResolvedNativeHistogramOptions | null;
 
   constructor(config: HistogramConfig<L>) {
     super(config);
     this.buckets = config.buckets;
+    this.nativeHistograms = config.nativeHistograms ?? null;
   }
 
   /** prom-client's `histogram.observe(labels, v)` / `histogram.observe(v)`, in seconds. Never throws. */
@@ -113,7 +124,7 @@ export class HistogramFamily<L extends string = string> extends Family<L, Histog
   }
 
   protected createSeries(labels: Readonly<Record<string, string>>): HistogramSeries {
-    return new HistogramSeries(labels, this.buckets, this.faults);
+    return new HistogramSeries(labels, this.buckets, this.faults, this.nativeHistograms);
   }
 
   protected collectSeries(series: HistogramSeries, into: MetricValue[]): void {

@@ -1,5 +1,10 @@
 import promClient from 'prom-client';
 import type { Registry, RegistryContentType } from 'prom-client';
+import {
+  resolveNativeHistogramOptions,
+  type NativeHistogramOptions,
+  type ResolvedNativeHistogramOptions,
+} from './native-histogram.js';
 
 /** Options that every metric set and factory of the kit accepts. */
 export interface MetricsOptions {
@@ -28,6 +33,13 @@ export interface MetricsOptions {
    * @defaultValue 128
    */
   readonly maxLabelValueLength?: number;
+  /**
+   * Opt-in Prometheus native histograms for every histogram family made with these options: each series keeps its
+   * classic `buckets` (text and OpenMetrics scrapes see only those) and also exponential buckets, which a scrape in
+   * the protobuf format receives. `true` takes every default; `false` or `null` is off.
+   * @defaultValue off
+   */
+  readonly nativeHistograms?: NativeHistogramOptions | boolean | null;
 }
 
 /** {@link MetricsOptions} with every default applied and every value checked. */
@@ -37,6 +49,8 @@ export interface ResolvedMetricsOptions {
   readonly buckets: readonly number[];
   readonly maxSeries: number;
   readonly maxLabelValueLength: number;
+  /** `null` when native histograms are off. */
+  readonly nativeHistograms: ResolvedNativeHistogramOptions | null;
 }
 
 /** OpenTelemetry's default explicit bucket boundaries for HTTP durations, in seconds. */
@@ -127,5 +141,6 @@ export function resolveMetricsOptions(options: MetricsOptions = {}): ResolvedMet
       options.maxLabelValueLength ?? DEFAULT_MAX_LABEL_VALUE_LENGTH,
       1,
     ),
+    nativeHistograms: resolveNativeHistogramOptions(options.nativeHistograms),
   };
 }

@@ -2,6 +2,7 @@ import { CounterFamily } from './counter.js';
 import { FAMILY_MARKER, type Aggregator, type Family, type FaultSink } from './family.js';
 import { GaugeFamily } from './gauge.js';
 import { HistogramFamily } from './histogram.js';
+import { sameNativeOptions, type ResolvedNativeHistogramOptions } from './native-histogram.js';
 import type { ResolvedMetricsOptions } from './options.js';
 
 /** What a family is called and labelled, before the prefix is applied. */
@@ -14,7 +15,15 @@ export interface FamilySpec<L extends string> {
   readonly aggregator?: Aggregator;
 }
 
-type AnyFamily = Family<string, unknown> & { buckets?: readonly number[] };
+type AnyFamily = Family<string, unknown> & {
+  buckets?: readonly number[];
+  nativeHistograms?: ResolvedNativeHistogramOptions | null;
+};
+
+function describeNative(o: ResolvedNativeHistogramOptions | null | undefined): string {
+  if (o === null || o === undefined) return 'native histograms off';
+  return `native histograms { schema: ${o.schema}, maxBuckets: ${o.maxBuckets}, zeroThreshold: ${o.zeroThreshold} }`;
+}
 
 function describeExisting(existing: unknown): string {
   const e = existing as Partial<AnyFamily> & { labelNames?: readonly string[] };
@@ -52,6 +61,11 @@ function obtain<F extends AnyFamily>(
         `metric ${name} is already registered with buckets [${existing.buckets?.join(', ')}], not [${options.buckets.join(', ')}]`,
       );
     }
+    if (type === 'histogram' && !sameNativeOptions(existing.nativeHistograms ?? null, options.nativeHistograms)) {
+      throw new Error(
+        `metric ${name} is already registered with ${describeNative(existing.nativeHistograms)}, not ${describeNative(options.nativeHistograms)}`,
+      );
+    }
     return existing as F;
   }
   const family = create(name);
@@ -84,6 +98,13 @@ export function histogramFamily<L extends string>(
     options,
     'histogram',
     spec,
-    (name) => new HistogramFamily<L>({ ...spec, name, options, faults, buckets: options.buckets }) as never,
+    (name) => new HistogramFamily<L>({
+        ...spec,
+        name,
+        options,
+        faults,
+        buckets: options.buckets,
+        nativeHistograms: options.nativeHistograms,
+      }) as never,
   );
 }

@@ -7,6 +7,7 @@ import type { Registry, RegistryContentType } from 'prom-client';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
 import { openMetricsToText } from '../lib/openmetrics-text.js';
 import { renderMetrics, renderMetricsGzipped, renderMetricsPieces } from '../lib/render.js';
+import { acceptsProtobuf, protobufBody } from './protobuf-scrape.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -15,7 +16,8 @@ export interface ScrapeOptions {
   /**
    * The registry to expose. A registry set to OpenMetrics (`registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)`)
    * answers OpenMetrics, exemplars included, to scrapes that ask for `application/openmetrics-text` (Prometheus does)
-   * and the text format 0.0.4 to the others; a text registry always answers text.
+   * and the text format 0.0.4 to the others; a text registry answers text. Any registry answers the delimited
+   * protobuf format (native histograms included) to a scrape that prefers it (Prometheus with native histograms on).
    * @defaultValue prom-client's global `register`
    */
   readonly registry?: Registry<RegistryContentType>;
@@ -151,6 +153,14 @@ export function createScraper(options: ScrapeOptions = {}): Scraper {
         return AUTHORIZE_FAILED;
       }
     }
+    // Prometheus asks for protobuf when its native histograms are on: the only format that carries them.
+    if (acceptsProtobuf(req.headers)) {
+      try {
+        return { status: 200, ...(await protobufBody(registry, compress && acceptsGzip(req.headers), compress)) };
+      } catch {
+        return COLLECT_FAILED;
+      }
+    }
     // An OpenMetrics registry answers a scrape that did not ask for OpenMetrics (curl, text-only scrapers) in text.
     if ((registry.contentType as string) === OPENMETRICS && !acceptsOpenMetrics(req.headers)) {
       return textFromOpenMetrics(registry, compress && acceptsGzip(req.headers), compress);
@@ -166,8 +176,8 @@ export function createScraper(options: ScrapeOptions = {}): Scraper {
       return COLLECT_FAILED;
     }
     const headers: Record<string, string> = { 'Content-Type': contentType, 'Cache-Control': 'no-store' };
-    if ((contentType as string) === OPENMETRICS) headers['Vary'] = compress ? 'Accept, Accept-Encoding' : 'Accept';
-    else if (compress) headers['Vary'] = 'Accept-Encoding';
+    // Every registry answers protobuf to a scrape that asks for it, so the format always depends on Accept.
+    headers['Vary'] = compress ? 'Accept, Accept-Encoding' : 'Accept';
     if (!gzipped) return { status: 200, headers, body };
     return { status: 200, headers: { ...headers, 'Content-Encoding': 'gzip' }, body };
   };
