@@ -17,3 +17,10 @@ export * from './instance-origin.js';
 export * from './http-server-metrics.js';
 export * from './render.js';
 export * from './openmetrics-text.js';
+export * from './native-histogram.js';
+export {
+  gzipProtobuf,
+  protobufChunks,
+  protobufPieces,
+  PROTOBUF_CONTENT_TYPE,
+} from './protobuf-exposition.js';

@@ -6,6 +6,7 @@ export * from './metrics-handler.js';
 export * from './serve-metrics.js';
 export { DEFAULT_EXCLUDE, DEFAULT_SERVICE, type ExcludeRule, type InboundOptions } from './inbound-options.js';
 export { CLIENT_CLOSED_STATUS } from './recorder.js';
+export { acceptsProtobuf } from './protobuf-scrape.js';
 export {
   acceptsGzip,
   acceptsOpenMetrics,
