@@ -12,6 +12,10 @@ export const NOTES: Record<string, readonly string[]> = {
         'for both sides. prom-client\'s side is its labelled call on a `Counter`/`Histogram` with the same label ' +
         'names and buckets; `recordCallSuccess` writes a counter and a histogram, so it is compared with the two ' +
         'prom-client calls it replaces.',
+      'The native-histogram row (context, no target) records into a `LoadBalancerMetrics` made with ' +
+        '`nativeHistograms: { schema: 3 }`: each observation updates the classic buckets and also finds its ' +
+        'exponential bucket (binary exponent and mantissa, a binary search over 8 boundaries) in a `Map`. ' +
+        'prom-client has no native histograms, so its side is the same classic `histogram.observe()` as above.',
     ],
   Scrape: [
     '10,000 series of `mesh_lb_request_duration_seconds{service,instance}` (14 buckets: 17 lines each, 170,000 ' +
@@ -31,6 +35,12 @@ export const NOTES: Record<string, readonly string[]> = {
     'Without gzip (context rows), the handler serves the exposition as UTF-8 pieces of about 256 KB made between ' +
       'the slices (`expositionPieces`), piped to the response with backpressure, so that path never builds one ' +
       '17 MB string or buffer either (before this, `res.end()` of the finished string blocked the loop for ~130 ms).',
+    'Native histogram rows (context): a third pinned process holds the same 10,000 series and observations with ' +
+      '`nativeHistograms: { schema: 3 }` and is scraped with Prometheus\' protobuf `Accept` header, so each series ' +
+      'is one `MetricFamily` metric carrying its 14 classic buckets and its sparse buckets ' +
+      '(`lib/protobuf-exposition.ts`, encoded with protobufjs in the same slices of at most 2,048 lines or 5 ms). ' +
+      'The baseline is still prom-client\'s classic text scrape, for scale; the in-process row times ' +
+      '`protobufPieces()`.',
   ],
   'Inbound Express': [
     'Express 5, one route `GET /users/:id` answering `res.send()`; wrk requests `/users/42`. Each variant is its own ' +

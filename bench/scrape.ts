@@ -8,6 +8,7 @@ const RENDERERS = {
   prom: 'prom-client Histogram, registry.metrics()',
   kitViaRegistry: 'kit families, registry.metrics()',
   writer: 'kit families, exposition writer',
+  protobuf: 'kit families with native histograms (schema 3), protobuf exposition',
 } as const;
 type Which = keyof typeof RENDERERS;
 
@@ -16,8 +17,14 @@ const SCRAPES = {
   kitGzip: { side: 'kit', gzip: true, label: 'metricsHandler(), gzip' },
   kitPlain: { side: 'kit', gzip: false, label: 'metricsHandler(), no gzip' },
   prom: { side: 'prom', gzip: false, label: 'prom-client handler: res.end(await registry.metrics())' },
+  nativeGzip: { side: 'native', gzip: true, label: 'metricsHandler(), protobuf with native histograms, gzip' },
+  nativePlain: { side: 'native', gzip: false, label: 'metricsHandler(), protobuf with native histograms, no gzip' },
 } as const;
-const SIDE_OF: Record<Which, 'kit' | 'prom'> = { prom: 'prom', kitViaRegistry: 'kit', writer: 'kit' };
+type Side = 'kit' | 'prom' | 'native';
+const SIDE_OF: Record<Which, Side> = { prom: 'prom', kitViaRegistry: 'kit', writer: 'kit', protobuf: 'native' };
+/** What Prometheus sends with native histograms on. */
+const PROTOBUF_ACCEPT =
+  'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,text/plain;version=0.0.4;q=0.5';
 type Scrape = keyof typeof SCRAPES;
 
 interface HttpSample {
@@ -26,10 +33,11 @@ interface HttpSample {
   readonly blockMs: number;
 }
 
-function fetchOnce(port: number, path: string, gzip: boolean): Promise<{ ms: number; bytes: number }> {
+function fetchOnce(port: number, path: string, gzip: boolean, protobuf: boolean): Promise<{ ms: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const headers = gzip ? { 'Accept-Encoding': 'gzip' } : {};
+    const headers: Record<string, string> = gzip ? { 'Accept-Encoding': 'gzip' } : {};
+    if (protobuf) headers['Accept'] = PROTOBUF_ACCEPT;
     const req = get({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
       let bytes = 0;
       res.on('data', (d: Buffer) => (bytes += d.length));
@@ -43,11 +51,11 @@ function fetchOnce(port: number, path: string, gzip: boolean): Promise<{ ms: num
   });
 }
 
-async function scrapeOnce(workers: Record<'kit' | 'prom', Worker>, which: Scrape): Promise<HttpSample> {
+async function scrapeOnce(workers: Record<Side, Worker>, which: Scrape): Promise<HttpSample> {
   const s = SCRAPES[which];
   const worker = workers[s.side];
   await worker.request('blockStart');
-  const r = await fetchOnce(Number(worker.info.port), '/metrics', s.gzip);
+  const r = await fetchOnce(Number(worker.info.port), '/metrics', s.gzip, s.side === 'native');
   const blockMs = await worker.request<number>('blockStop');
   return { ...r, blockMs };
 }
@@ -71,7 +79,23 @@ function httpRows(h: Record<Scrape, HttpSample[]>): Row[] {
     row(vs, 'bytes on the wire', f('prom', (s) => s.bytes), f('kitGzip', (s) => s.bytes)),
     row(`${SCRAPES.kitPlain.label} vs ${SCRAPES.prom.label}`, 'scrape total ms (request to last byte)', f('prom', (s) => s.ms), f('kitPlain', (s) => s.ms)),
     row(`${SCRAPES.kitPlain.label} vs ${SCRAPES.prom.label}`, 'longest event-loop block in the server, ms', f('prom', (s) => s.blockMs), f('kitPlain', (s) => s.blockMs)),
+    ...nativeRows(h),
   ];
+}
+
+/** 10,000 native histogram series scraped in protobuf, against prom-client's classic text scrape. */
+function nativeRows(h: Record<Scrape, HttpSample[]>): Row[] {
+  const f = (w: Scrape, g: (s: HttpSample) => number) => h[w].map(g);
+  const rows: Row[] = [];
+  for (const which of ['nativeGzip', 'nativePlain'] as const) {
+    const vs = `${SCRAPES[which].label} vs ${SCRAPES.prom.label}`;
+    rows.push(
+      row(vs, 'scrape total ms (request to last byte)', f('prom', (s) => s.ms), f(which, (s) => s.ms)),
+      row(vs, 'longest event-loop block in the server, ms', f('prom', (s) => s.blockMs), f(which, (s) => s.blockMs)),
+      row(vs, 'bytes on the wire', f('prom', (s) => s.bytes), f(which, (s) => s.bytes)),
+    );
+  }
+  return rows;
 }
 
 function renderRows(r: Record<Which, ScrapeSample[]>): Row[] {
@@ -83,6 +107,8 @@ function renderRows(r: Record<Which, ScrapeSample[]>): Row[] {
     row(`${RENDERERS.kitViaRegistry} vs ${RENDERERS.prom}`, 'in-process render ms', f('prom', (s) => s.ms), f('kitViaRegistry', (s) => s.ms)),
     row(vs, 'text bytes', f('prom', (s) => s.bytes), f('writer', (s) => s.bytes)),
     row(vs, 'gzipped bytes (zlib default level)', f('prom', (s) => s.gzipBytes), f('writer', (s) => s.gzipBytes)),
+    row(`${RENDERERS.protobuf} vs ${RENDERERS.prom}`, 'in-process render ms', f('prom', (s) => s.ms), f('protobuf', (s) => s.ms)),
+    row(`${RENDERERS.protobuf} vs ${RENDERERS.prom}`, 'longest event-loop block during the render, ms', f('prom', (s) => s.blockMs), f('protobuf', (s) => s.blockMs)),
   ];
 }
 
@@ -91,13 +117,14 @@ export async function scrape(config: BenchConfig): Promise<SuiteResult> {
   const file = script('./workers/scrape.js');
   const nodeArgs = ['--expose-gc'];
   const core = cores().measured;
-  const renders: Record<Which, ScrapeSample[]> = { prom: [], kitViaRegistry: [], writer: [] };
-  const scrapes: Record<Scrape, HttpSample[]> = { kitGzip: [], kitPlain: [], prom: [] };
+  const renders: Record<Which, ScrapeSample[]> = { prom: [], kitViaRegistry: [], writer: [], protobuf: [] };
+  const scrapes: Record<Scrape, HttpSample[]> = { kitGzip: [], kitPlain: [], prom: [], nativeGzip: [], nativePlain: [] };
   const scrapeKeys = Object.keys(SCRAPES) as Scrape[];
   const renderKeys = Object.keys(RENDERERS) as Which[];
   const workers = {
     kit: await Worker.start(file, ['kit'], core, [...nodeArgs, ...profileArgs(config, 'scrape-kit')]),
     prom: await Worker.start(file, ['prom'], core, [...nodeArgs, ...profileArgs(config, 'scrape-prom')]),
+    native: await Worker.start(file, ['native'], core, [...nodeArgs, ...profileArgs(config, 'scrape-native')]),
   };
   const render = (which: Which) => workers[SIDE_OF[which]].request<ScrapeSample>('render', { which });
   try {
@@ -108,7 +135,7 @@ export async function scrape(config: BenchConfig): Promise<SuiteResult> {
       for (const which of rotate(renderKeys, r)) renders[which].push(await render(which));
     }
   } finally {
-    await Promise.all([workers.kit.stop(), workers.prom.stop()]);
+    await Promise.all([workers.kit.stop(), workers.prom.stop(), workers.native.stop()]);
   }
   const cmd = (side: string) => commandLine(...pinned(core, process.execPath, [...nodeArgs, file, side]));
   return {
@@ -116,6 +143,7 @@ export async function scrape(config: BenchConfig): Promise<SuiteResult> {
     commands: [
       `${cmd('kit')}   # the kit's families, 10,000 series: serves metricsHandler() on 127.0.0.1, renders in-process`,
       `${cmd('prom')}   # prom-client's Histogram, 10,000 series: serves res.end(await registry.metrics()), renders in-process`,
+      `${cmd('native')}   # the kit's families with native histograms on, 10,000 series: serves metricsHandler() in protobuf`,
       '# each scrape is an HTTP GET from the orchestrator on the other core; the worker reports its longest event-loop block',
     ],
     notes: [],

@@ -26,6 +26,7 @@ function pairs(): Pair[] {
   const kitRegistry = new promClient.Registry();
   const lb = new LoadBalancerMetrics({ registry: kitRegistry });
   const mesh = new ServiceMeshMetrics({ registry: kitRegistry });
+  const nativeLb = new LoadBalancerMetrics({ registry: new promClient.Registry(), nativeHistograms: { schema: 3 } });
   const promRegistry = new promClient.Registry();
   const registers = [promRegistry];
   const requests = new promClient.Counter({
@@ -49,6 +50,11 @@ function pairs(): Pair[] {
     {
       name: 'observeRequestDuration',
       kit: (i) => lb.observeRequestDuration('users', INSTANCES[i & 3] as string, SECONDS[i & 7] as number),
+      prom: (i) => duration.observe({ service: 'users', instance: INSTANCES[i & 3] as string }, SECONDS[i & 7] as number),
+    },
+    {
+      name: 'observeRequestDurationNative',
+      kit: (i) => nativeLb.observeRequestDuration('users', INSTANCES[i & 3] as string, SECONDS[i & 7] as number),
       prom: (i) => duration.observe({ service: 'users', instance: INSTANCES[i & 3] as string }, SECONDS[i & 7] as number),
     },
     {

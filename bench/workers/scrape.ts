@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import promClient, { type Registry } from 'prom-client';
 import { renderExposition } from '../../lib/exposition-writer.js';
+import { protobufPieces } from '../../lib/protobuf-exposition.js';
 import { LoadBalancerMetrics } from '../../lib/load-balancer-metrics.js';
 import { DEFAULT_BUCKETS } from '../../lib/options.js';
 import { metricsHandler } from '../../index.js';
@@ -26,9 +27,9 @@ function seconds(i: number, k: number): number {
   return ((i * 7 + k * 13) % 100) / 40;
 }
 
-function kitRegistry(): Registry {
+function kitRegistry(native = false): Registry {
   const registry = new promClient.Registry();
-  const lb = new LoadBalancerMetrics({ registry, maxSeries: SERIES * 2 });
+  const lb = new LoadBalancerMetrics({ registry, maxSeries: SERIES * 2, nativeHistograms: native ? { schema: 3 } : false });
   for (let i = 0; i < SERIES; i++) for (let k = 0; k < 3; k++) lb.observeRequestDuration('users', instance(i), seconds(i, k));
   return registry;
 }
@@ -63,20 +64,26 @@ export async function measureBlock<T>(work: () => Promise<T>): Promise<{ value: 
   return { value, ms, blockMs: monitor.max / 1e6 };
 }
 
-/** argv[2]: `kit` holds only the kit's families, `prom` only prom-client's Histogram, as two real servers would. */
-const side = process.argv[2] === 'prom' ? 'prom' : 'kit';
-const registry = side === 'prom' ? promRegistry() : kitRegistry();
-const renderers: Record<string, () => Promise<string>> =
+/**
+ * argv[2]: `kit` holds only the kit's families, `prom` only prom-client's Histogram, as two real servers would;
+ * `native` the kit's families with native histograms on (schema 3), scraped in protobuf.
+ */
+const side = process.argv[2] === 'prom' ? 'prom' : process.argv[2] === 'native' ? 'native' : 'kit';
+const registry = side === 'prom' ? promRegistry() : kitRegistry(side === 'native');
+const renderers: Record<string, () => Promise<string | Buffer[]>> =
   side === 'prom'
     ? { prom: () => registry.metrics() }
-    : { kitViaRegistry: () => registry.metrics(), writer: () => renderExposition(registry) };
+    : side === 'native'
+      ? { protobuf: () => protobufPieces(registry) }
+      : { kitViaRegistry: () => registry.metrics(), writer: () => renderExposition(registry) };
 
 async function render(which: string): Promise<ScrapeSample> {
   const renderer = renderers[which];
   if (renderer === undefined) throw new Error(`no renderer ${which}`);
   (globalThis as { gc?: () => void }).gc?.();
   const r = await measureBlock(renderer);
-  return { ms: r.ms, blockMs: r.blockMs, bytes: Buffer.byteLength(r.value), gzipBytes: gzipSync(r.value).length };
+  const body = typeof r.value === 'string' ? Buffer.from(r.value) : Buffer.concat(r.value);
+  return { ms: r.ms, blockMs: r.blockMs, bytes: body.length, gzipBytes: gzipSync(body).length };
 }
 
 /**
@@ -85,7 +92,7 @@ async function render(which: string): Promise<ScrapeSample> {
  */
 const kitHandler = metricsHandler({ registry });
 const port = await listen((req, res) => {
-  if (side === 'kit') {
+  if (side !== 'prom') {
     kitHandler(req, res);
     return;
   }
