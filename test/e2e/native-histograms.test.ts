@@ -1,9 +1,15 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { serveMetrics, ServiceMeshMetrics, type MetricsServer } from 'mesh-metrics';
+import {
+  HttpServerMetrics,
+  resolveMetricsOptions,
+  serveMetrics,
+  ServiceMeshMetrics,
+  type MetricsServer,
+} from 'mesh-metrics';
 import { freePort, havePrometheus, PrometheusServer } from './prometheus-server.js';
 
 const REQUIRED = process.env.MESH_E2E_REQUIRED === '1';
@@ -22,6 +28,20 @@ scrape_configs:
     static_configs:
       - targets: ['${target}']
 `;
+}
+
+/** The PromQL block of the README's native-histograms section, one expression per entry. */
+function readmeQueries(): string[] {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('<!-- section:native-histograms -->'), readme.indexOf('<!-- /section:native-histograms -->'));
+  const block = /```promql\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  const queries: string[] = [];
+  for (const line of block.split('\n')) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    if (line.startsWith('  ') && queries.length > 0) queries[queries.length - 1] += ` ${line.trim()}`;
+    else queries.push(line.trim());
+  }
+  return queries;
 }
 
 async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -59,6 +79,8 @@ describe('e2e: native histograms scraped by a real Prometheus 2.42', function ()
     const registry = new Registry();
     const mesh = new ServiceMeshMetrics({ registry, nativeHistograms: { schema: SCHEMA } });
     for (const seconds of OBSERVATIONS) mesh.recordCallSuccess('users', 'get_user', seconds);
+    const inbound = new HttpServerMetrics(resolveMetricsOptions({ registry, nativeHistograms: { schema: SCHEMA } }));
+    for (const seconds of [0.01, 0.2, 0.3]) inbound.requestDuration.labels('checkout', 'GET', '/users/:id', 200).observe(seconds);
     // The application's own prom-client metrics in the same registry.
     new Counter({ name: 'app_jobs_total', help: 'Jobs run.', registers: [registry] }).inc(7);
     const appHistogram = new Histogram({ name: 'app_job_seconds', help: 'Job time.', buckets: [1, 5], registers: [registry] });
@@ -91,6 +113,18 @@ describe('e2e: native histograms scraped by a real Prometheus 2.42', function ()
     expect(Math.abs(p99 / trueP99 - 1)).to.be.at.most(BUCKET_ERROR);
     // A native histogram is one series: no classic _bucket series were ingested from the protobuf scrape.
     expect(await native!.query('mesh_call_duration_seconds_bucket')).to.deep.equal([]);
+  });
+
+  it('every PromQL expression of the README\'s native-histograms section runs and returns data', async () => {
+    const queries = readmeQueries();
+    expect(queries).to.have.length(4);
+    for (const expr of queries) {
+      const result = await until(expr, async () => {
+        const r = await native!.query(expr);
+        return r.length > 0 ? r : undefined;
+      });
+      expect(result.length, expr).to.be.at.least(1);
+    }
   });
 
   it('with native histograms on, the application\'s own prom-client metrics arrive over protobuf too', async () => {
