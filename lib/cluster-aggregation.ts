@@ -1,5 +1,6 @@
 import promClient from 'prom-client';
 import type { Registry } from 'prom-client';
+import { serveClusterProtobuf } from './cluster-native.js';
 import { describeValue } from './options.js';
 
 /**
@@ -69,6 +70,7 @@ export function clusterWorkerMetrics(options: ClusterWorkerOptions = {}): void {
   }
   promClient.AggregatorRegistry.setRegistries([...registries] as Registry[]);
   sharedAggregator();
+  serveClusterProtobuf([...registries] as Registry[]); // the kit's own request, for protobuf scrapes of the primary
 }
 
 /**

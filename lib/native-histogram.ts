@@ -170,6 +170,16 @@ function sparse(buckets: Map<number, number>): SparseBuckets {
   return { spans, deltas };
 }
 
+/** A histogram's buckets as plain data, `[index, count]` pairs at `schema`. */
+export interface NativeHistogramSnapshot {
+  readonly schema: number;
+  readonly zeroThreshold: number;
+  readonly maxBuckets: number;
+  readonly zeroCount: number;
+  readonly positive: readonly (readonly [number, number])[];
+  readonly negative: readonly (readonly [number, number])[];
+}
+
 /** The sparse buckets and zero bucket of one series; the series keeps the sum and count. */
 export class NativeHistogram {
   /** The current resolution; only goes down, when the bucket limit is reached. */
@@ -208,14 +218,52 @@ export class NativeHistogram {
     return sparse(this.negative);
   }
 
+  /**
+   * Adds the buckets of another histogram of the same family (a `node:cluster` worker's), given at its own schema:
+   * each of its buckets goes to the bucket covering it at this histogram's schema (never higher than the other's),
+   * and a bucket lying wholly inside this zero bucket goes to the zero bucket.
+   */
+  merge(other: NativeHistogramSnapshot): void {
+    while (this.schema > other.schema) this.halveResolution();
+    this.zeroCount += other.zeroCount;
+    for (const [side, buckets] of [
+      [this.positive, other.positive],
+      [this.negative, other.negative],
+    ] as const) {
+      for (const [index, count] of buckets) {
+        if (nativeBucketUpperBound(index, other.schema) <= this.options.zeroThreshold) {
+          this.zeroCount += count;
+          continue;
+        }
+        const shift = other.schema - this.schema;
+        this.addCount(side, (index + (1 << shift) - 1) >> shift, count);
+      }
+    }
+  }
+
+  /** A plain copy (for a worker to send to the `node:cluster` primary). */
+  snapshot(): NativeHistogramSnapshot {
+    return {
+      schema: this.schema,
+      zeroThreshold: this.options.zeroThreshold,
+      maxBuckets: this.options.maxBuckets,
+      zeroCount: this.zeroCount,
+      positive: [...this.positive],
+      negative: [...this.negative],
+    };
+  }
+
   private add(buckets: Map<number, number>, value: number): void {
-    const key = nativeBucketIndex(value, this.schema);
-    const count = buckets.get(key);
-    if (count !== undefined) {
-      buckets.set(key, count + 1);
+    this.addCount(buckets, nativeBucketIndex(value, this.schema), 1);
+  }
+
+  private addCount(buckets: Map<number, number>, index: number, count: number): void {
+    const existing = buckets.get(index);
+    if (existing !== undefined) {
+      buckets.set(index, existing + count);
       return;
     }
-    buckets.set(key, 1);
+    buckets.set(index, count);
     while (this.bucketCount > this.options.maxBuckets && this.schema > MIN_NATIVE_SCHEMA) this.halveResolution();
   }
 

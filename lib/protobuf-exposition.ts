@@ -8,7 +8,9 @@ import type { AnyRegistry, ExpositionOptions } from './exposition-writer.js';
 import { GaugeFamily, type GaugeSeries } from './gauge.js';
 import { HistogramFamily, type HistogramSeries } from './histogram.js';
 import { METRIC_TYPE, metricsProto } from './metric-family-proto.js';
+import type { NativeHistogram } from './native-histogram.js';
 import {
+  addNative,
   counterMetric,
   gaugeMetric,
   histogramMetric,
@@ -37,6 +39,18 @@ const CLOCK_EVERY = 16;
 const PIECE_BYTES = 1 << 18;
 
 type KitFamily = CounterFamily | GaugeFamily | HistogramFamily;
+
+/**
+ * Native buckets to add to histograms that are not the kit's (a `node:cluster` primary's combined ones): by family
+ * name, then by label set (as `labelKey` of `cluster-native.ts` writes it).
+ */
+export type NativeOverlay = ReadonlyMap<string, ReadonlyMap<string, NativeHistogram>>;
+
+/** A label set's identity from its pairs, whatever their order (matches the overlay's keys). */
+function pairsKey(pairs: readonly { name: string; value: string }[]): string {
+  const entries = pairs.map((p) => [p.name, p.value]);
+  return JSON.stringify(entries.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)));
+}
 type LabelValues = Readonly<Record<string, unknown>>;
 
 interface Context {
@@ -128,9 +142,16 @@ async function kitFamily(family: KitFamily, ctx: Context): Promise<Uint8Array[]>
 }
 
 /** Another prom-client metric, from its `get()` data; nothing when it has no values. */
-function promFamily(data: PromMetricData, ctx: Context): Uint8Array[] {
+function promFamily(data: PromMetricData, ctx: Context, overlay: NativeOverlay | undefined): Uint8Array[] {
   const metrics = promMetrics(data, ctx.defaults);
   if (metrics.length === 0) return [];
+  const native = data.type === 'histogram' ? overlay?.get(data.name) : undefined;
+  if (native !== undefined) {
+    for (const m of metrics) {
+      const h = native.get(pairsKey(m.label));
+      if (h !== undefined && m.histogram !== undefined) addNative(m.histogram, h, undefined);
+    }
+  }
   const name = data.type === 'counter' ? counterName(data.name, ctx) : data.name;
   return [metricsProto().MetricFamily.encodeDelimited({ name, help: data.help, type: metricType(data.type), metric: metrics }).finish()];
 }
@@ -139,7 +160,15 @@ function promFamily(data: PromMetricData, ctx: Context): Uint8Array[] {
  * The registry's protobuf exposition as a sequence of byte pieces. Like `registry.metrics()`, it starts collecting
  * every non-kit metric at once and rejects when one of them does.
  */
-export async function* protobufChunks(registry: AnyRegistry, options: ExpositionOptions = {}): AsyncGenerator<Uint8Array> {
+export function protobufChunks(registry: AnyRegistry, options: ExpositionOptions = {}): AsyncGenerator<Uint8Array> {
+  return chunksWith(registry, options, undefined);
+}
+
+async function* chunksWith(
+  registry: AnyRegistry,
+  options: ExpositionOptions,
+  overlay: NativeOverlay | undefined,
+): AsyncGenerator<Uint8Array> {
   const ctx = contextOf(registry, options);
   const parts = registry.getMetricsAsArray().map((metric) => {
     if (isKitFamily(metric)) return metric;
@@ -148,7 +177,7 @@ export async function* protobufChunks(registry: AnyRegistry, options: Exposition
     return data;
   });
   for (const part of parts) {
-    const bytes = part instanceof Promise ? promFamily(await part, ctx) : await kitFamily(part, ctx);
+    const bytes = part instanceof Promise ? promFamily(await part, ctx, overlay) : await kitFamily(part, ctx);
     yield* bytes;
   }
 }
@@ -170,21 +199,39 @@ async function* batched(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Buffe
 }
 
 /** The protobuf exposition as pieces of about 256 KB, for a response to write one after another. */
-export async function protobufPieces(registry: AnyRegistry, options: ExpositionOptions = {}): Promise<Buffer[]> {
+export function protobufPieces(registry: AnyRegistry, options: ExpositionOptions = {}): Promise<Buffer[]> {
+  return protobufPiecesWith(registry, undefined, options);
+}
+
+/** {@link protobufPieces} with native buckets added to histograms that are not the kit's. */
+export async function protobufPiecesWith(
+  registry: AnyRegistry,
+  overlay: NativeOverlay | undefined,
+  options: ExpositionOptions = {},
+): Promise<Buffer[]> {
   const pieces: Buffer[] = [];
-  for await (const piece of batched(protobufChunks(registry, options))) pieces.push(piece);
+  for await (const piece of batched(chunksWith(registry, options, overlay))) pieces.push(piece);
   return pieces;
 }
 
 /** The protobuf exposition gzipped, compressed piece by piece while it is encoded. */
-export async function gzipProtobuf(registry: AnyRegistry, options: ExpositionOptions = {}): Promise<Buffer> {
+export function gzipProtobuf(registry: AnyRegistry, options: ExpositionOptions = {}): Promise<Buffer> {
+  return gzipProtobufWith(registry, undefined, options);
+}
+
+/** {@link gzipProtobuf} with native buckets added to histograms that are not the kit's. */
+export async function gzipProtobufWith(
+  registry: AnyRegistry,
+  overlay: NativeOverlay | undefined,
+  options: ExpositionOptions = {},
+): Promise<Buffer> {
   const gzip = createGzip();
   const out: Buffer[] = [];
   gzip.on('data', (b: Buffer) => out.push(b));
   const ended = once(gzip, 'end');
   ended.catch(() => {}); // a stream error also rejects the write or the end awaited below
   try {
-    for await (const piece of batched(protobufChunks(registry, options))) {
+    for await (const piece of batched(chunksWith(registry, options, overlay))) {
       if (!gzip.write(piece)) await once(gzip, 'drain');
     }
     gzip.end();

@@ -76,7 +76,7 @@ function exemplarMessage(e: { labelSet: LabelValues; value: number; timestamp?: 
 }
 
 /** The native part of a histogram message; an empty one carries a no-op span so it still reads as native. */
-function addNative(h: HistogramMessage, n: NativeHistogram, exemplars: readonly (Exemplar | undefined)[] | undefined): void {
+export function addNative(h: HistogramMessage, n: NativeHistogram, exemplars: readonly (Exemplar | undefined)[] | undefined): void {
   h.schema = n.schema;
   h.zeroThreshold = n.zeroThreshold;
   h.zeroCount = n.zeroCount;

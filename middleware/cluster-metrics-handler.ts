@@ -2,6 +2,9 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { aggregateClusterMetrics } from '../lib/cluster-aggregation.js';
+import { clusterProtobuf } from '../lib/cluster-native.js';
+import { PROTOBUF_CONTENT_TYPE } from '../lib/protobuf-exposition.js';
+import { acceptsProtobuf } from './protobuf-scrape.js';
 import { describeValue } from '../lib/options.js';
 import type { KoaScrapeContext } from './metrics-handler.js';
 
@@ -61,17 +64,39 @@ function acceptsGzip(headers: IncomingHttpHeaders): boolean {
   return false;
 }
 
+function unavailable(error: unknown): Answer {
+  const message = error instanceof Error ? error.message : String(error);
+  const plain = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
+  return { status: 503, headers: plain, body: `${message}\n` };
+}
+
+/** A protobuf scrape on the primary: the workers' combined metrics, native histograms merged bucket by bucket. */
+async function protobufAnswer(timeoutMs: number, gzipped: boolean): Promise<Answer> {
+  let body: Buffer;
+  try {
+    body = await clusterProtobuf(timeoutMs, gzipped);
+  } catch (error) {
+    return unavailable(error);
+  }
+  const headers: Record<string, string> = {
+    'Content-Type': PROTOBUF_CONTENT_TYPE,
+    'Cache-Control': 'no-store',
+    Vary: 'Accept, Accept-Encoding',
+  };
+  if (gzipped) headers['Content-Encoding'] = 'gzip';
+  return { status: 200, headers, body };
+}
+
 /** One scrape on the primary: the workers' combined metrics, or 503 saying why not. */
 async function answer(timeoutMs: number, headers: IncomingHttpHeaders): Promise<Answer> {
+  if (acceptsProtobuf(headers)) return protobufAnswer(timeoutMs, acceptsGzip(headers));
   let text: string;
   try {
     text = await aggregateClusterMetrics(timeoutMs);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const plain = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
-    return { status: 503, headers: plain, body: `${message}\n` };
+    return unavailable(error);
   }
-  const ok = { 'Content-Type': PROMETHEUS_TEXT, 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' };
+  const ok = { 'Content-Type': PROMETHEUS_TEXT, 'Cache-Control': 'no-store', Vary: 'Accept, Accept-Encoding' };
   if (!acceptsGzip(headers)) return { status: 200, headers: ok, body: text };
   return { status: 200, headers: { ...ok, 'Content-Encoding': 'gzip' }, body: await gzipAsync(text) };
 }

@@ -1,0 +1,180 @@
+import cluster from 'node:cluster';
+import promClient from 'prom-client';
+import type { Registry } from 'prom-client';
+import { ClusterMetricsError } from './cluster-aggregation.js';
+import { HistogramFamily } from './histogram.js';
+import { NativeHistogram, type NativeHistogramSnapshot } from './native-histogram.js';
+import { gzipProtobufWith, protobufPiecesWith, type NativeOverlay } from './protobuf-exposition.js';
+
+/*
+ * The protobuf scrape of a `node:cluster` primary. prom-client's cluster protocol carries only `get()` values, so a
+ * protobuf scrape uses a request of the kit's own: each worker answers with its registries' `getMetricsAsJSON()`
+ * (what prom-client's protocol sends) plus the native buckets of the kit's histogram series. The primary combines
+ * the former with prom-client's `AggregatorRegistry.aggregate` (the same sums as the text answer) and the latter
+ * bucket by bucket, at the lowest schema any worker reached, and encodes the result.
+ */
+
+const REQUEST = 'mesh-metrics:cluster-protobuf-req';
+const RESPONSE = 'mesh-metrics:cluster-protobuf-res';
+
+/** One series' native buckets as a worker sends them, labelled as `getMetricsAsJSON()` labels it. */
+interface SeriesSnapshot extends NativeHistogramSnapshot {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+interface WorkerAnswer {
+  readonly type: typeof RESPONSE;
+  readonly requestId: number;
+  readonly metrics?: unknown[];
+  readonly native?: SeriesSnapshot[];
+  readonly error?: string;
+}
+
+let workerRegistries: readonly Registry[] = [];
+let workerListening = false;
+
+interface RegistryInternals {
+  _defaultLabels?: Record<string, string>;
+}
+
+function snapshots(registries: readonly Registry[]): SeriesSnapshot[] {
+  const out: SeriesSnapshot[] = [];
+  for (const registry of registries) {
+    const defaults = (registry as unknown as RegistryInternals)._defaultLabels ?? {};
+    for (const metric of registry.getMetricsAsArray() as unknown[]) {
+      if (!(metric instanceof HistogramFamily) || metric.nativeHistograms === null) continue;
+      for (const series of metric.series()) {
+        if (series.native === undefined) continue;
+        // the label set getMetricsAsJSON() gives the same series: its own labels, then the missing defaults
+        const labels: Record<string, string> = { ...series.labels };
+        for (const name of Object.keys(defaults)) labels[name] = labels[name] || (defaults[name] as string);
+        out.push({ name: metric.name, labels, ...series.native.snapshot() });
+      }
+    }
+  }
+  return out;
+}
+
+async function answer(requestId: number): Promise<WorkerAnswer> {
+  try {
+    const metrics = await Promise.all(workerRegistries.map((r) => r.getMetricsAsJSON()));
+    return { type: RESPONSE, requestId, metrics, native: snapshots(workerRegistries) };
+  } catch (error) {
+    return { type: RESPONSE, requestId, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** In a worker: answer the primary's protobuf requests for these registries (called by `clusterWorkerMetrics`). */
+export function serveClusterProtobuf(registries: readonly Registry[]): void {
+  workerRegistries = registries;
+  if (workerListening || !cluster.isWorker) return;
+  workerListening = true;
+  process.on('message', (message: { type?: unknown; requestId?: unknown }) => {
+    if (message?.type !== REQUEST || typeof message.requestId !== 'number') return;
+    void answer(message.requestId).then((a) => process.send?.(a));
+  });
+}
+
+interface Pending {
+  readonly answers: WorkerAnswer[];
+  waiting: number;
+  done(error: Error | null): void;
+}
+
+const pending = new Map<number, Pending>();
+let nextRequestId = 1;
+let primaryListening = false;
+
+function listenOnPrimary(): void {
+  if (primaryListening) return;
+  primaryListening = true;
+  cluster.on('message', (_worker, message: WorkerAnswer) => {
+    if (message?.type !== RESPONSE) return;
+    const request = pending.get(message.requestId);
+    if (request === undefined) return;
+    if (message.error !== undefined) {
+      request.done(new ClusterMetricsError(`mesh-metrics: cluster workers' metrics could not be collected: ${message.error}`));
+      return;
+    }
+    request.answers.push(message);
+    if (--request.waiting === 0) request.done(null);
+  });
+}
+
+/** Every connected worker's answer, or a {@link ClusterMetricsError} after `timeoutMs`. */
+function collect(timeoutMs: number): Promise<WorkerAnswer[]> {
+  listenOnPrimary();
+  const requestId = nextRequestId++;
+  return new Promise((resolve, reject) => {
+    const answers: WorkerAnswer[] = [];
+    const timer = setTimeout(() => {
+      request.done(new ClusterMetricsError(`mesh-metrics: a cluster worker did not send its metrics within ${timeoutMs} ms`));
+    }, timeoutMs);
+    timer.unref?.();
+    const request: Pending = {
+      answers,
+      waiting: 0,
+      done(error) {
+        clearTimeout(timer);
+        pending.delete(requestId);
+        if (error === null) resolve(answers);
+        else reject(error);
+      },
+    };
+    pending.set(requestId, request);
+    for (const worker of Object.values(cluster.workers ?? {})) {
+      if (worker === undefined || !worker.isConnected()) continue;
+      worker.send({ type: REQUEST, requestId });
+      request.waiting++;
+    }
+    if (request.waiting === 0) request.done(null);
+  });
+}
+
+/** A label set's identity, whatever the order of its labels. */
+export function labelKey(labels: Readonly<Record<string, unknown>>): string {
+  const entries = Object.entries(labels).map(([name, value]) => [name, String(value)]);
+  return JSON.stringify(entries.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)));
+}
+
+/** The workers' native buckets, series by series, merged at the lowest schema among them. */
+function mergeNative(all: readonly SeriesSnapshot[]): NativeOverlay {
+  const groups = new Map<string, Map<string, SeriesSnapshot[]>>();
+  for (const s of all) {
+    let byLabels = groups.get(s.name);
+    if (byLabels === undefined) groups.set(s.name, (byLabels = new Map()));
+    const key = labelKey(s.labels);
+    byLabels.set(key, [...(byLabels.get(key) ?? []), s]);
+  }
+  const overlay = new Map<string, Map<string, NativeHistogram>>();
+  for (const [name, byLabels] of groups) {
+    const merged = new Map<string, NativeHistogram>();
+    for (const [key, parts] of byLabels) {
+      const h = new NativeHistogram({
+        schema: Math.min(...parts.map((p) => p.schema)),
+        maxBuckets: Math.max(...parts.map((p) => p.maxBuckets)),
+        zeroThreshold: Math.max(...parts.map((p) => p.zeroThreshold)),
+      });
+      for (const p of parts) h.merge(p);
+      merged.set(key, h);
+    }
+    overlay.set(name, merged);
+  }
+  return overlay;
+}
+
+/**
+ * On the primary: every worker's metrics combined, in the delimited protobuf format (gzipped when `gzipped`), the
+ * kit's native histograms included. Rejects with a {@link ClusterMetricsError} when a worker does not answer in
+ * time or answers with an error.
+ */
+export async function clusterProtobuf(timeoutMs: number, gzipped: boolean): Promise<Buffer> {
+  const answers = await collect(timeoutMs);
+  const registry = promClient.AggregatorRegistry.aggregate(
+    answers.flatMap((a) => (a.metrics ?? []) as never[]),
+  ) as Registry;
+  const overlay = mergeNative(answers.flatMap((a) => a.native ?? []));
+  if (gzipped) return gzipProtobufWith(registry, overlay);
+  return Buffer.concat(await protobufPiecesWith(registry, overlay));
+}
