@@ -3,9 +3,11 @@ import cluster, { type Worker } from 'node:cluster';
 import { createServer, get, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import Koa from 'koa';
+import request from 'supertest';
 import { PROTOBUF_CONTENT_TYPE } from '../lib/protobuf-exposition.js';
 import { NativeHistogram, resolveNativeHistogramOptions } from '../lib/native-histogram.js';
-import { clusterMetricsHandler } from '../middleware/cluster-metrics-handler.js';
+import { clusterMetricsHandler, koaClusterMetricsHandler } from '../middleware/cluster-metrics-handler.js';
 import { sampleIn } from './helpers/exposition.js';
 import { decodeFamilies, family, labelsOf } from './helpers/protobuf.js';
 
@@ -104,6 +106,24 @@ describe('node:cluster primary: the protobuf scrape with native histograms', fun
     const body = text.body.toString('utf8');
     expect(sampleIn(body, 'mesh_call_duration_seconds_count{service="users",operation="get_user",pool="blue"}')).to.equal(6);
     expect(body).to.not.include('schema');
+  });
+
+  it('the Koa twin answers protobuf scrapes the same way', async () => {
+    const app = new Koa();
+    app.use(koaClusterMetricsHandler());
+    const res = await request(app.callback())
+      .get('/metrics')
+      .set('Accept', PROTOBUF_ACCEPT)
+      .buffer(true)
+      .parse((r, done) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => done(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
+    expect(res.headers['content-type']).to.equal(PROTOBUF_CONTENT_TYPE);
+    const h = family(decodeFamilies(res.body as Buffer), 'mesh_call_duration_seconds').metric[0]!['histogram'];
+    expect([h.sampleCount, h.schema, h.zeroCount]).to.deep.equal([6, 0, 1]);
   });
 
   it('merging is the same as one histogram that saw every observation, at the lower schema', () => {
