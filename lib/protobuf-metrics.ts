@@ -75,6 +75,18 @@ function exemplarMessage(e: { labelSet: LabelValues; value: number; timestamp?: 
   return m;
 }
 
+/** Whether a prom-client exemplar carries something: a numeric value and at least one label. */
+function usable(e: MetricValue['exemplar'] | null | undefined): e is NonNullable<MetricValue['exemplar']> {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.value === 'number' &&
+    typeof e.labelSet === 'object' &&
+    e.labelSet !== null &&
+    Object.keys(e.labelSet).length > 0
+  );
+}
+
 /** The native part of a histogram message; an empty one carries a no-op span so it still reads as native. */
 export function addNative(h: HistogramMessage, n: NativeHistogram, exemplars: readonly (Exemplar | undefined)[] | undefined): void {
   h.schema = n.schema;
@@ -177,7 +189,7 @@ function grouped(data: PromMetricData, skip: string, defaults: LabelValues | nul
       const upperBound = le === '+Inf' ? Infinity : Number(le);
       if (upperBound === Infinity) continue; // the count is the +Inf bucket
       const b: BucketMessage = { cumulativeCount: v.value, upperBound };
-      if (v.exemplar !== undefined && v.exemplar !== null) b.exemplar = exemplarMessage(v.exemplar);
+      if (usable(v.exemplar)) b.exemplar = exemplarMessage(v.exemplar);
       m.histogram.bucket.push(b);
     } else {
       m.summary!.quantile.push({ quantile: Number(labels['quantile']), value: v.value });
@@ -195,7 +207,7 @@ export function promMetrics(data: PromMetricData, defaults: LabelValues | null):
     const m: MetricMessage = { label: labelPairs(valueLabels(v), defaults) };
     if (data.type === 'counter') {
       m.counter = { value: v.value };
-      if (v.exemplar !== undefined && v.exemplar !== null) m.counter.exemplar = exemplarMessage(v.exemplar);
+      if (usable(v.exemplar)) m.counter.exemplar = exemplarMessage(v.exemplar);
     } else if (data.type === 'gauge') m.gauge = { value: v.value };
     else m.untyped = { value: v.value };
     out.push(m);

@@ -223,6 +223,32 @@ describe('protobuf exposition: the whole registry', () => {
     expect(await decoded(registry)).to.deep.equal(await decoded(appRegistry()));
   });
 
+  it('carries the application\'s own exemplars (prom-client counters and histograms)', async () => {
+    const registry = new Registry();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+    const c = new Counter({ name: 'app_orders_total', help: 'Orders.', enableExemplars: true, registers: [registry] });
+    c.inc({ value: 2, exemplarLabels: { trace_id: 'abc' } });
+    new Counter({ name: 'app_quiet_total', help: 'No exemplar.', enableExemplars: true, registers: [registry] }).inc();
+    const h = new Histogram({ name: 'app_wait_seconds', help: 'Wait.', buckets: [1], enableExemplars: true, registers: [registry] });
+    h.observe({ value: 0.5, exemplarLabels: { trace_id: 'def' } });
+    h.observe({ value: 3 });
+    const families = await decoded(registry);
+    const counter = family(families, 'app_orders_total').metric[0]!['counter'];
+    expect(counter.value).to.equal(2);
+    expect(counter.exemplar.label).to.deep.equal([{ name: 'trace_id', value: 'abc' }]);
+    expect(counter.exemplar.value).to.equal(2);
+    expect(counter.exemplar.timestamp.seconds).to.be.a('number');
+    expect(family(families, 'app_quiet_total').metric[0]!['counter']).to.deep.equal({ value: 1 });
+    const bucket = family(families, 'app_wait_seconds').metric[0]!['histogram'].bucket;
+    expect(bucket).to.have.length(1); // the +Inf bucket is the count
+    expect([bucket[0].cumulativeCount, bucket[0].upperBound, bucket[0].exemplar.label, bucket[0].exemplar.value]).to.deep.equal([
+      1,
+      1,
+      [{ name: 'trace_id', value: 'def' }],
+      0.5,
+    ]);
+  });
+
   it('is the same in slices of one series as in one go, and gzipped', async () => {
     const registry = new Registry();
     const mesh = new ServiceMeshMetrics({ registry, nativeHistograms: true });
