@@ -69,6 +69,8 @@ export function resolveNativeHistogramOptions(value: unknown): ResolvedNativeHis
       `nativeHistograms.zeroThreshold must be a finite number >= 0, got ${describeValue(o.zeroThreshold)}`,
     );
   }
+  // the boundaries of this schema and the lower ones it may drop to, made now rather than on a first observation
+  for (let s = schema; s > 0; s--) if (BOUNDS[s] === undefined) boundsOf(s);
   return Object.freeze({ schema, maxBuckets, zeroThreshold });
 }
 
@@ -81,13 +83,33 @@ export function sameNativeOptions(
   return a.schema === b.schema && a.maxBuckets === b.maxBuckets && a.zeroThreshold === b.zeroThreshold;
 }
 
-/** `[0.5, 1)` mantissa boundaries of each positive schema: `bounds[s][j] = 2^(j / 2^s - 1)`. */
-const BOUNDS: readonly Float64Array[] = Array.from({ length: MAX_NATIVE_SCHEMA + 1 }, (_, s) => {
-  const n = 2 ** s;
+/**
+ * The largest double below `2^(j/n - 1)` (for j > 0 the true value is irrational, so no double equals it): with it,
+ * `frac <= bound` holds exactly when `frac` is at most the true boundary, so every value lands in the bucket the
+ * definition gives, also next to a boundary, where `**` can be an ulp off either way (and where the 16-digit table of
+ * Prometheus' Go client is too). Found from `**`'s estimate by exact integer comparisons: `(m · 2^-53)^n` against
+ * `2^(j - n)`.
+ */
+function exactBound(j: number, n: number): number {
+  if (j === 0) return 0.5;
+  let m = BigInt(Math.round(2 ** (j / n - 1) * 2 ** 53)); // the bound is m · 2^-53, m in [2^52, 2^53)
+  const target = 1n << BigInt(j - n + 53 * n);
+  const power = BigInt(n);
+  while ((m + 1n) ** power < target) m += 1n;
+  while (m ** power >= target) m -= 1n;
+  return Number(m) / 2 ** 53;
+}
+
+/** `[0.5, 1)` mantissa boundaries of each positive schema, `bounds[s][j] = 2^(j / 2^s - 1)`, made on first use. */
+const BOUNDS: (Float64Array | undefined)[] = [];
+
+function boundsOf(schema: number): Float64Array {
+  const n = 2 ** schema;
   const b = new Float64Array(n);
-  for (let j = 0; j < n; j++) b[j] = 2 ** (j / n - 1);
+  for (let j = 0; j < n; j++) b[j] = exactBound(j, n);
+  BOUNDS[schema] = b;
   return b;
-});
+}
 
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
@@ -112,7 +134,7 @@ export function nativeBucketIndex(value: number, schema: number): number {
   U32[HI] = ((U32[HI] as number) & 0x000fffff) | (1022 << 20);
   const frac = F64[0] as number;
   if (schema > 0) {
-    const bounds = BOUNDS[schema] as Float64Array;
+    const bounds = BOUNDS[schema] ?? boundsOf(schema);
     // first j with bounds[j] >= frac
     let lo = 0;
     let hi = bounds.length;

@@ -104,6 +104,28 @@ describe('native histograms: bucket index', () => {
     }
   });
 
+  it('classifies values next to a boundary exactly: the largest double below 2^(j/8) is in bucket j, the next one in j + 1', () => {
+    // For schema 3, the largest double at or below 2^(j/8 - 1), worked out apart with 60-digit decimals. JavaScript's
+    // ** is an ulp off for some j, and Prometheus' Go client tabulates 16-digit decimals that are off by up to two.
+    const below = [
+      0.5, 0.5452538663326287, 0.5946035575013605, 0.6484197773255048, 0.7071067811865475, 0.7711054127039704,
+      0.8408964152537145, 0.9170040432046712,
+    ];
+    const nextUp = (v: number): number => {
+      const view = new DataView(new ArrayBuffer(8));
+      view.setFloat64(0, v);
+      view.setBigUint64(0, view.getBigUint64(0) + 1n);
+      return view.getFloat64(0);
+    };
+    below.forEach((bound, j) => {
+      expect(nativeBucketIndex(2 * bound, 3), `2 * ${bound}`).to.equal(j);
+      expect(nativeBucketIndex(nextUp(2 * bound), 3), `just above 2 * ${bound}`).to.equal(j + 1);
+    });
+    expect(nativeBucketIndex(Math.SQRT2, 3)).to.equal(5); // the double nearest sqrt(2) is above the true boundary
+    expect(nativeBucketIndex(Math.SQRT2, 1)).to.equal(2);
+    expect(nativeBucketIndex(Math.SQRT2 / 2, 1)).to.equal(0);
+  });
+
   it('agrees with the bucket boundaries for values across the range, at every schema', () => {
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
