@@ -17,7 +17,22 @@ export * from './instance-origin.js';
 export * from './http-server-metrics.js';
 export * from './render.js';
 export * from './openmetrics-text.js';
-export * from './native-histogram.js';
+export {
+  DEFAULT_NATIVE_MAX_BUCKETS,
+  DEFAULT_NATIVE_SCHEMA,
+  DEFAULT_NATIVE_ZERO_THRESHOLD,
+  MAX_NATIVE_SCHEMA,
+  MIN_NATIVE_SCHEMA,
+  NativeHistogram,
+  nativeBucketIndex,
+  nativeBucketUpperBound,
+  resolveNativeHistogramOptions,
+  type BucketSpan,
+  type NativeHistogramOptions,
+  type NativeHistogramSnapshot,
+  type ResolvedNativeHistogramOptions,
+  type SparseBuckets,
+} from './native-histogram.js';
 export {
   gzipProtobuf,
   protobufChunks,

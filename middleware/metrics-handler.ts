@@ -37,7 +37,7 @@ export type ExpressHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 /**
  * The Express (4 and 5) scrape handler: `app.get('/metrics', metricsHandler())`. Serves the registry in its own
- * format, gzipped when accepted; `bearerToken` and `authorize` guard it. A collector that throws gives `500` with a
+ * format, or in the protobuf format (native histograms included) to a scrape that prefers it, gzipped when accepted; `bearerToken` and `authorize` guard it. A collector that throws gives `500` with a
  * short message and the process keeps serving.
  */
 export function metricsHandler(options: ScrapeOptions = {}): ExpressHandler {
