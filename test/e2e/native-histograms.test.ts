@@ -79,6 +79,12 @@ describe('e2e: native histograms scraped by a real Prometheus 2.42', function ()
     const registry = new Registry();
     const mesh = new ServiceMeshMetrics({ registry, nativeHistograms: { schema: SCHEMA } });
     for (const seconds of OBSERVATIONS) mesh.recordCallSuccess('users', 'get_user', seconds);
+    // A native series without observations yet: Prometheus 2.42 knows it is native by its zero threshold (> 0 by
+    // default); later versions also by the no-op span the kit adds, which 2.42 does not look at.
+    new ServiceMeshMetrics({ registry, prefix: 'idle_', nativeHistograms: { schema: SCHEMA } }).callDurationSeconds.labels(
+      'users',
+      'idle',
+    );
     const inbound = new HttpServerMetrics(resolveMetricsOptions({ registry, nativeHistograms: { schema: SCHEMA } }));
     for (const seconds of [0.01, 0.2, 0.3]) inbound.requestDuration.labels('checkout', 'GET', '/users/:id', 200).observe(seconds);
     // The application's own prom-client metrics in the same registry.
@@ -113,6 +119,11 @@ describe('e2e: native histograms scraped by a real Prometheus 2.42', function ()
     expect(Math.abs(p99 / trueP99 - 1)).to.be.at.most(BUCKET_ERROR);
     // A native histogram is one series: no classic _bucket series were ingested from the protobuf scrape.
     expect(await native!.query('mesh_call_duration_seconds_bucket')).to.deep.equal([]);
+  });
+
+  it('a native series without observations yet is read as native, with a count of 0', async () => {
+    expect(await scalar(native!, 'histogram_count(idle_call_duration_seconds{operation="idle"})')).to.equal(0);
+    expect(await native!.query('idle_call_duration_seconds_count')).to.deep.equal([]);
   });
 
   it('every PromQL expression of the README\'s native-histograms section runs and returns data', async () => {
