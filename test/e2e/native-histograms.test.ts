@@ -14,6 +14,7 @@ import { freePort, havePrometheus, PrometheusServer } from './prometheus-server.
 
 const REQUIRED = process.env.MESH_E2E_REQUIRED === '1';
 const SCHEMA = 3;
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 /** The widest relative error of a quantile estimated inside one bucket at this schema: base - 1. */
 const BUCKET_ERROR = 2 ** (2 ** -SCHEMA) - 1;
 
@@ -79,6 +80,7 @@ describe('e2e: native histograms scraped by a real Prometheus 2.42', function ()
     const registry = new Registry();
     const mesh = new ServiceMeshMetrics({ registry, nativeHistograms: { schema: SCHEMA } });
     for (const seconds of OBSERVATIONS) mesh.recordCallSuccess('users', 'get_user', seconds);
+    mesh.recordCallSuccess('users', 'traced', 0.42, TRACE_ID);
     // A native series without observations yet: Prometheus 2.42 knows it is native by its zero threshold (> 0 by
     // default); later versions also by the no-op span the kit adds, which 2.42 does not look at.
     new ServiceMeshMetrics({ registry, prefix: 'idle_', nativeHistograms: { schema: SCHEMA } }).callDurationSeconds.labels(
@@ -97,6 +99,7 @@ describe('e2e: native histograms scraped by a real Prometheus 2.42', function ()
     writeFileSync(join(dir, 'prometheus.yml'), config(`${host}:${port}`));
     native = new PrometheusServer(join(dir, 'prometheus.yml'), join(dir, 'native'), await freePort(), [
       '--enable-feature=native-histograms',
+      '--enable-feature=exemplar-storage',
     ]);
     classic = new PrometheusServer(join(dir, 'prometheus.yml'), join(dir, 'classic'), await freePort());
     await Promise.all([native.start(), classic.start()]);
@@ -138,6 +141,19 @@ describe('e2e: native histograms scraped by a real Prometheus 2.42', function ()
     }
   });
 
+  it('stores the exemplar of a native series (carried on its classic bucket) and returns it from query_exemplars', async () => {
+    type ExemplarData = { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string }[] }[];
+    const query = encodeURIComponent('mesh_call_duration_seconds{operation="traced"}');
+    const end = Math.ceil(Date.now() / 1000) + 60;
+    const found = await until('an exemplar carrying the trace id', async () => {
+      const data = await native!.api<ExemplarData>(`query_exemplars?query=${query}&start=${end - 600}&end=${end}`);
+      return data.find((d) => d.exemplars.some((e) => e.labels['trace_id'] === TRACE_ID));
+    });
+    expect(found.seriesLabels['__name__']).to.equal('mesh_call_duration_seconds');
+    const exemplar = found.exemplars.find((e) => e.labels['trace_id'] === TRACE_ID)!;
+    expect([exemplar.labels, Number(exemplar.value)]).to.deep.equal([{ trace_id: TRACE_ID }, 0.42]);
+  });
+
   it('with native histograms on, the application\'s own prom-client metrics arrive over protobuf too', async () => {
     expect(await scalar(native!, 'app_jobs_total')).to.equal(7);
     // Prometheus 2.x writes `le` of a protobuf scrape OpenMetrics-style: "1.0", where text gives "1".
@@ -149,11 +165,11 @@ describe('e2e: native histograms scraped by a real Prometheus 2.42', function ()
   it('without the flag, Prometheus scrapes text and still sees the classic buckets', async () => {
     const selector = '{service="users",operation="get_user"}';
     expect(await scalar(classic!, `mesh_call_duration_seconds_count${selector}`)).to.equal(OBSERVATIONS.length);
-    expect(await scalar(classic!, `mesh_call_duration_seconds_bucket{le="+Inf",service="users"}`)).to.equal(
+    expect(await scalar(classic!, `mesh_call_duration_seconds_bucket{le="+Inf",service="users",operation="get_user"}`)).to.equal(
       OBSERVATIONS.length,
     );
     const below100ms = OBSERVATIONS.filter((v) => v <= 0.1).length;
-    expect(await scalar(classic!, `mesh_call_duration_seconds_bucket{le="0.1",service="users"}`)).to.equal(below100ms);
+    expect(await scalar(classic!, `mesh_call_duration_seconds_bucket{le="0.1",service="users",operation="get_user"}`)).to.equal(below100ms);
     const series = await until('15 classic buckets', async () => {
       const r = await classic!.query(`count(mesh_call_duration_seconds_bucket${selector})`);
       return r.length === 1 && r[0]!.value[1] === '15' ? 15 : undefined;
