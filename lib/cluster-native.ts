@@ -16,6 +16,9 @@ import { gzipProtobufWith, protobufPiecesWith, type NativeOverlay } from './prot
 
 const REQUEST = 'mesh-metrics:cluster-protobuf-req';
 const RESPONSE = 'mesh-metrics:cluster-protobuf-res';
+/** A worker says it answers {@link REQUEST}: on start, and again when a primary's handler asks ({@link HELLO}). */
+const READY = 'mesh-metrics:cluster-protobuf-ready';
+const HELLO = 'mesh-metrics:cluster-protobuf-hello';
 
 /** One series' native buckets as a worker sends them, labelled as `getMetricsAsJSON()` labels it. */
 interface SeriesSnapshot extends NativeHistogramSnapshot {
@@ -71,9 +74,11 @@ export function serveClusterProtobuf(registries: readonly Registry[]): void {
   if (workerListening || !cluster.isWorker) return;
   workerListening = true;
   process.on('message', (message: { type?: unknown; requestId?: unknown }) => {
+    if (message?.type === HELLO) process.send?.({ type: READY });
     if (message?.type !== REQUEST || typeof message.requestId !== 'number') return;
     void answer(message.requestId).then((a) => process.send?.(a));
   });
+  process.send?.({ type: READY });
 }
 
 interface Pending {
@@ -85,12 +90,35 @@ interface Pending {
 const pending = new Map<number, Pending>();
 let nextRequestId = 1;
 let primaryListening = false;
+/** Workers that said they answer the kit's protobuf request (by `worker.id`). */
+const ready = new Set<number>();
+/** Workers asked once; one that has not said it is ready since does not speak the kit's request. */
+const asked = new Set<number>();
+/** Called on every ready message: waiters for workers asked during a scrape. */
+const readyWaiters = new Set<() => void>();
+/** How long a scrape waits for workers it has just asked. */
+const HELLO_GRACE_MS = 250;
 
-function listenOnPrimary(): void {
-  if (primaryListening) return;
+/**
+ * On the primary: starts listening to the workers (once), and asks those already running whether they answer the
+ * kit's protobuf request. Called when a cluster scrape handler is made.
+ */
+export function listenOnPrimary(): void {
+  if (primaryListening || !cluster.isPrimary) return;
   primaryListening = true;
-  cluster.on('message', (_worker, message: WorkerAnswer) => {
-    if (message?.type !== RESPONSE) return;
+  cluster.on('exit', (worker) => ready.delete(worker.id));
+  for (const worker of Object.values(cluster.workers ?? {})) {
+    if (worker === undefined || !worker.isConnected()) continue;
+    asked.add(worker.id);
+    worker.send({ type: HELLO });
+  }
+  cluster.on('message', (worker, incoming: { type?: unknown } | null) => {
+    if (incoming?.type === READY) {
+      ready.add(worker.id);
+      for (const wake of readyWaiters) wake();
+    }
+    if (incoming?.type !== RESPONSE) return;
+    const message = incoming as WorkerAnswer;
     const request = pending.get(message.requestId);
     if (request === undefined) return;
     if (message.error !== undefined) {
@@ -162,6 +190,43 @@ function mergeNative(all: readonly SeriesSnapshot[]): NativeOverlay {
     overlay.set(name, merged);
   }
   return overlay;
+}
+
+/**
+ * Whether every connected worker answers the kit's protobuf request (a worker set up with prom-client's
+ * `AggregatorRegistry.setRegistries` alone does not): otherwise a cluster scrape is answered in text, as prom-client's
+ * protocol allows. A worker not heard from yet is asked once, and waited for at most {@link HELLO_GRACE_MS}.
+ */
+export async function clusterSpeaksProtobuf(): Promise<boolean> {
+  listenOnPrimary();
+  const unknown = Object.values(cluster.workers ?? {}).filter(
+    (w): w is NonNullable<typeof w> => w !== undefined && w.isConnected() && !ready.has(w.id),
+  );
+  const fresh = unknown.filter((w) => !asked.has(w.id));
+  if (unknown.length > fresh.length) return false; // asked before and never ready: prom-client's protocol only
+  if (fresh.length === 0) return true;
+  for (const w of fresh) {
+    asked.add(w.id);
+    w.send({ type: HELLO });
+  }
+  const all = (): boolean => fresh.every((w) => ready.has(w.id) || !w.isConnected());
+  if (!all()) {
+    await new Promise<void>((resolve) => {
+      const wake = (): void => {
+        if (!all()) return;
+        clearTimeout(timer);
+        readyWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        readyWaiters.delete(wake);
+        resolve();
+      }, HELLO_GRACE_MS);
+      timer.unref?.();
+      readyWaiters.add(wake);
+    });
+  }
+  return all();
 }
 
 /**

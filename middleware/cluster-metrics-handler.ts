@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { aggregateClusterMetrics } from '../lib/cluster-aggregation.js';
-import { clusterProtobuf } from '../lib/cluster-native.js';
+import { clusterProtobuf, clusterSpeaksProtobuf, listenOnPrimary } from '../lib/cluster-native.js';
 import { PROTOBUF_CONTENT_TYPE } from '../lib/protobuf-exposition.js';
 import { acceptsProtobuf } from './protobuf-scrape.js';
 import { describeValue } from '../lib/options.js';
@@ -89,7 +89,7 @@ async function protobufAnswer(timeoutMs: number, gzipped: boolean): Promise<Answ
 
 /** One scrape on the primary: the workers' combined metrics, or 503 saying why not. */
 async function answer(timeoutMs: number, headers: IncomingHttpHeaders): Promise<Answer> {
-  if (acceptsProtobuf(headers)) return protobufAnswer(timeoutMs, acceptsGzip(headers));
+  if (acceptsProtobuf(headers) && (await clusterSpeaksProtobuf())) return protobufAnswer(timeoutMs, acceptsGzip(headers));
   let text: string;
   try {
     text = await aggregateClusterMetrics(timeoutMs);
@@ -113,6 +113,7 @@ export function clusterMetricsHandler(
   options: ClusterMetricsHandlerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const timeoutMs = checkTimeout(options);
+  listenOnPrimary(); // learn which workers answer protobuf scrapes
   return (req, res) => {
     answer(timeoutMs, req.headers).then(
       (a) => {
@@ -132,6 +133,7 @@ export function koaClusterMetricsHandler(
   options: KoaClusterMetricsHandlerOptions = {},
 ): (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void> {
   const timeoutMs = checkTimeout(options);
+  listenOnPrimary(); // learn which workers answer protobuf scrapes
   const path = options.path ?? '/metrics';
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new TypeError(`path must be a string starting with "/", got ${describeValue(path)}`);

@@ -126,6 +126,23 @@ describe('node:cluster primary: the protobuf scrape with native histograms', fun
     expect([h.sampleCount, h.schema, h.zeroCount]).to.deep.equal([6, 0, 1]);
   });
 
+  it('answers text, with every worker summed, while a worker set up with prom-client alone is connected', async () => {
+    const plain = await fork({ MESH_WORKER_INDEX: '0', MESH_WORKER_SCHEMA: '3', MESH_WORKER_PLAIN: '1' });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const reply = await scrape(port, { Accept: PROTOBUF_ACCEPT });
+        expect(reply.status).to.equal(200);
+        expect(reply.headers['content-type']).to.equal('text/plain; version=0.0.4; charset=utf-8');
+        const count = sampleIn(reply.body.toString('utf8'), 'mesh_call_duration_seconds_count{service="users",operation="get_user",pool="blue"}');
+        expect(count).to.equal(9);
+      }
+    } finally {
+      await stop(plain);
+    }
+    const back = await scrape(port, { Accept: PROTOBUF_ACCEPT });
+    expect(back.headers['content-type']).to.equal(PROTOBUF_CONTENT_TYPE);
+  });
+
   it('merging is the same as one histogram that saw every observation, at the lower schema', () => {
     const options = resolveNativeHistogramOptions({ schema: 3 })!;
     const a = new NativeHistogram(options);
