@@ -98,7 +98,8 @@ export function histogramFamily<L extends string>(
     options,
     'histogram',
     spec,
-    (name) => new HistogramFamily<L>({
+    (name) =>
+      new HistogramFamily<L>({
         ...spec,
         name,
         options,

@@ -3,10 +3,10 @@ import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { aggregateClusterMetrics } from '../lib/cluster-aggregation.js';
 import { clusterProtobuf, clusterSpeaksProtobuf, listenOnPrimary } from '../lib/cluster-native.js';
-import { PROTOBUF_CONTENT_TYPE } from '../lib/protobuf-exposition.js';
-import { acceptsProtobuf } from './protobuf-scrape.js';
 import { describeValue } from '../lib/options.js';
+import { PROTOBUF_CONTENT_TYPE } from '../lib/protobuf-exposition.js';
 import type { KoaScrapeContext } from './metrics-handler.js';
+import { acceptsProtobuf } from './protobuf-scrape.js';
 
 const gzipAsync = promisify(gzip);
 
