@@ -107,7 +107,9 @@ async function answer(timeoutMs: number, headers: IncomingHttpHeaders): Promise<
  * aggregation (see `CLUSTER_AGGREGATION`). Each worker calls `clusterWorkerMetrics()` once. When a worker does not
  * answer within `timeoutMs`, the scrape gets `503` with a one-line reason instead of a partial sum (a missing
  * worker would make counters go backwards); Prometheus marks that one scrape failed and the next one recovers.
- * It checks no token: serve it on an internal port, or put your own auth middleware in front of it.
+ * A scrape that prefers protobuf gets the same sums in protobuf, the workers' native histograms merged, when every
+ * worker answers the kit's request (text otherwise). It checks no token: serve it on an internal port, or put your
+ * own auth middleware in front of it.
  */
 export function clusterMetricsHandler(
   options: ClusterMetricsHandlerOptions = {},
