@@ -3,7 +3,9 @@ import { gunzipSync } from 'node:zlib';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import {
   gzipProtobuf,
+  LoadBalancerMetrics,
   nativeBucketIndex,
+  protobufChunks,
   protobufPieces,
   RetryMetrics,
   ServiceMeshMetrics,
@@ -260,6 +262,38 @@ describe('protobuf exposition: the whole registry', () => {
     const f = family(decodeFamilies(whole), 'mesh_call_duration_seconds');
     expect(f.metric).to.have.length(300);
     expect(f.metric.reduce((n, m) => n + (m['histogram'].sampleCount as number), 0)).to.equal(300);
+  });
+
+  it('gives the event loop a turn between slices', async () => {
+    const registry = new Registry();
+    const lb = new LoadBalancerMetrics({ registry, nativeHistograms: true });
+    for (let i = 0; i < 50; i++) lb.observeRequestDuration('users', `http://h${i}:80`, 0.1);
+    let turns = 0;
+    let done = false;
+    const tick = (): void => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of protobufChunks(registry, { sliceLines: 1 })) chunks.push(chunk);
+    done = true;
+    expect(Buffer.concat(chunks).equals(Buffer.concat(await protobufPieces(registry)))).to.equal(true);
+    // one series per slice: 50 slices, and the loop turned between each two of them
+    expect(turns).to.be.at.least(49);
+  });
+
+  it('rejects a bad sliceLines or sliceMs with a TypeError naming it', async () => {
+    for (const [name, options] of [
+      ['sliceLines', { sliceLines: 0 }],
+      ['sliceMs', { sliceMs: -1 }],
+    ] as const) {
+      const error = await protobufPieces(new Registry(), options).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(TypeError).with.property('message').that.contains(name);
+    }
   });
 
   it('rejects when a collector throws, like registry.metrics()', async () => {
