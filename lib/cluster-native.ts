@@ -92,12 +92,12 @@ let nextRequestId = 1;
 let primaryListening = false;
 /** Workers that said they answer the kit's protobuf request (by `worker.id`). */
 const ready = new Set<number>();
-/** Workers asked once; one that has not said it is ready since does not speak the kit's request. */
-const asked = new Set<number>();
+/** When each worker was asked; one that has not said it is ready within the grace does not speak the request. */
+const asked = new Map<number, number>();
 /** Called on every ready message: waiters for workers asked during a scrape. */
 const readyWaiters = new Set<() => void>();
-/** How long a scrape waits for workers it has just asked. */
-const HELLO_GRACE_MS = 250;
+/** How long after asking a worker a scrape still waits for its answer. */
+const HELLO_GRACE_MS = 1000;
 
 /**
  * On the primary: starts listening to the workers (once), and asks those already running whether they answer the
@@ -109,7 +109,7 @@ export function listenOnPrimary(): void {
   cluster.on('exit', (worker) => ready.delete(worker.id));
   for (const worker of Object.values(cluster.workers ?? {})) {
     if (worker === undefined || !worker.isConnected()) continue;
-    asked.add(worker.id);
+    asked.set(worker.id, Date.now());
     worker.send({ type: HELLO });
   }
   cluster.on('message', (worker, incoming: { type?: unknown } | null) => {
@@ -195,38 +195,47 @@ function mergeNative(all: readonly SeriesSnapshot[]): NativeOverlay {
 /**
  * Whether every connected worker answers the kit's protobuf request (a worker set up with prom-client's
  * `AggregatorRegistry.setRegistries` alone does not): otherwise a cluster scrape is answered in text, as prom-client's
- * protocol allows. A worker not heard from yet is asked once, and waited for at most {@link HELLO_GRACE_MS}.
+ * protocol allows. A worker not heard from yet is asked once, and waited for at most {@link HELLO_GRACE_MS} after.
  */
 export async function clusterSpeaksProtobuf(): Promise<boolean> {
   listenOnPrimary();
   const unknown = Object.values(cluster.workers ?? {}).filter(
     (w): w is NonNullable<typeof w> => w !== undefined && w.isConnected() && !ready.has(w.id),
   );
-  const fresh = unknown.filter((w) => !asked.has(w.id));
-  if (unknown.length > fresh.length) return false; // asked before and never ready: prom-client's protocol only
-  if (fresh.length === 0) return true;
-  for (const w of fresh) {
-    asked.add(w.id);
-    w.send({ type: HELLO });
+  if (unknown.length === 0) return true;
+  const now = Date.now();
+  let deadline = 0;
+  for (const w of unknown) {
+    let at = asked.get(w.id);
+    if (at === undefined) {
+      asked.set(w.id, (at = now));
+      w.send({ type: HELLO });
+    }
+    deadline = Math.max(deadline, at + HELLO_GRACE_MS);
   }
-  const all = (): boolean => fresh.every((w) => ready.has(w.id) || !w.isConnected());
-  if (!all()) {
-    await new Promise<void>((resolve) => {
-      const wake = (): void => {
-        if (!all()) return;
-        clearTimeout(timer);
-        readyWaiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        readyWaiters.delete(wake);
-        resolve();
-      }, HELLO_GRACE_MS);
-      timer.unref?.();
-      readyWaiters.add(wake);
-    });
-  }
+  const all = (): boolean => unknown.every((w) => ready.has(w.id) || !w.isConnected());
+  // asked long enough ago and still silent: prom-client's protocol only, no wait
+  if (deadline > now) await untilReady(all, deadline - now);
   return all();
+}
+
+/** Resolves once `all()` holds after a ready message, or after `ms`. */
+function untilReady(all: () => boolean, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const wake = (): void => {
+      if (!all()) return;
+      clearTimeout(timer);
+      readyWaiters.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      readyWaiters.delete(wake);
+      resolve();
+    }, ms);
+    timer.unref?.();
+    readyWaiters.add(wake);
+    wake();
+  });
 }
 
 /**
