@@ -1,4 +1,4 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import promClient from 'prom-client';
 import type { Registry } from 'prom-client';
 import { ClusterMetricsError } from './cluster-aggregation.js';
@@ -110,7 +110,7 @@ export function listenOnPrimary(): void {
   for (const worker of Object.values(cluster.workers ?? {})) {
     if (worker === undefined || !worker.isConnected()) continue;
     asked.set(worker.id, Date.now());
-    worker.send({ type: HELLO });
+    send(worker, { type: HELLO });
   }
   cluster.on('message', (worker, incoming: { type?: unknown } | null) => {
     if (incoming?.type === READY) {
@@ -128,6 +128,20 @@ export function listenOnPrimary(): void {
     request.answers.push(message);
     if (--request.waiting === 0) request.done(null);
   });
+}
+
+/**
+ * Sends to a worker. A channel that closed meanwhile calls `failed` (it never throws into the scrape, nor becomes an
+ * unhandled 'error' on the primary).
+ */
+function send(worker: Worker, message: object, failed: () => void = () => {}): void {
+  try {
+    worker.send(message, undefined, {}, (error) => {
+      if (error !== null && error !== undefined) failed();
+    });
+  } catch {
+    failed();
+  }
 }
 
 /** Every connected worker's answer, or a {@link ClusterMetricsError} after `timeoutMs`. */
@@ -151,11 +165,16 @@ function collect(timeoutMs: number): Promise<WorkerAnswer[]> {
       },
     };
     pending.set(requestId, request);
+    let sent = false;
     for (const worker of Object.values(cluster.workers ?? {})) {
       if (worker === undefined || !worker.isConnected()) continue;
-      worker.send({ type: REQUEST, requestId });
       request.waiting++;
+      // a worker gone meanwhile is left out, as an exited one is
+      send(worker, { type: REQUEST, requestId }, () => {
+        if (--request.waiting === 0 && sent && pending.has(requestId)) request.done(null);
+      });
     }
+    sent = true;
     if (request.waiting === 0) request.done(null);
   });
 }
@@ -209,7 +228,7 @@ export async function clusterSpeaksProtobuf(): Promise<boolean> {
     let at = asked.get(w.id);
     if (at === undefined) {
       asked.set(w.id, (at = now));
-      w.send({ type: HELLO });
+      send(w, { type: HELLO });
     }
     deadline = Math.max(deadline, at + HELLO_GRACE_MS);
   }
