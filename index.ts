@@ -9,6 +9,7 @@ export { classifyError, type ErrorType } from './lib/classify-error.js';
 export type { CircuitStateName } from './lib/circuit-state.js';
 export { defaultIsFailure, isBrokenResponse } from './lib/failure.js';
 export type { MetricsOptions } from './lib/options.js';
+export type { NativeHistogramOptions } from './lib/native-histogram.js';
 export type { CounterFamily, CounterSeries } from './lib/counter.js';
 export type { GaugeFamily, GaugeSeries } from './lib/gauge.js';
 export type { HistogramFamily, HistogramSeries } from './lib/histogram.js';

@@ -15,7 +15,7 @@ import {
   resolveNativeHistogramOptions,
   RetryMetrics,
   ServiceMeshMetrics,
-} from '../index.js';
+} from './helpers/internals.js';
 
 const native = (o: object = {}) => resolveNativeHistogramOptions(o)!;
 

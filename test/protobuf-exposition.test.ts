@@ -10,7 +10,7 @@ import {
   RetryMetrics,
   ServiceMeshMetrics,
   type HistogramSeries,
-} from '../index.js';
+} from './helpers/internals.js';
 import { decodeFamilies, family, labelsOf, type DecodedFamily } from './helpers/protobuf.js';
 
 async function decoded(registry: Registry, options = {}): Promise<DecodedFamily[]> {

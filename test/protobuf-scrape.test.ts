@@ -15,7 +15,7 @@ import {
   serveMetrics,
   ServiceMeshMetrics,
   type ScrapeOptions,
-} from '../index.js';
+} from './helpers/internals.js';
 import { listen } from './helpers/inbound-traffic.js';
 import { decodeFamilies, family } from './helpers/protobuf.js';
 

@@ -3,13 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Counter, Histogram, Registry } from 'prom-client';
-import {
-  HttpServerMetrics,
-  resolveMetricsOptions,
-  serveMetrics,
-  ServiceMeshMetrics,
-  type MetricsServer,
-} from 'mesh-metrics';
+import { serveMetrics, ServiceMeshMetrics, type MetricsServer } from 'mesh-metrics';
+import { HttpServerMetrics, resolveMetricsOptions } from '../helpers/internals.js';
 import { freePort, havePrometheus, PrometheusServer } from './prometheus-server.js';
 
 const REQUIRED = process.env.MESH_E2E_REQUIRED === '1';
