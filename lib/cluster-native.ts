@@ -31,6 +31,8 @@ interface WorkerAnswer {
   readonly requestId: number;
   readonly metrics?: unknown[];
   readonly native?: SeriesSnapshot[];
+  /** Whether the worker has a histogram family with native histograms on (with series or not yet). */
+  readonly hasNative?: boolean;
   readonly error?: string;
 }
 
@@ -39,6 +41,12 @@ let workerListening = false;
 
 interface RegistryInternals {
   _defaultLabels?: Record<string, string>;
+}
+
+function hasNativeFamily(registries: readonly Registry[]): boolean {
+  return registries.some((r) =>
+    (r.getMetricsAsArray() as unknown[]).some((m) => m instanceof HistogramFamily && m.nativeHistograms !== null),
+  );
 }
 
 function snapshots(registries: readonly Registry[]): SeriesSnapshot[] {
@@ -62,7 +70,8 @@ function snapshots(registries: readonly Registry[]): SeriesSnapshot[] {
 async function answer(requestId: number): Promise<WorkerAnswer> {
   try {
     const metrics = await Promise.all(workerRegistries.map((r) => r.getMetricsAsJSON()));
-    return { type: RESPONSE, requestId, metrics, native: snapshots(workerRegistries) };
+    const hasNative = hasNativeFamily(workerRegistries);
+    return { type: RESPONSE, requestId, metrics, native: snapshots(workerRegistries), hasNative };
   } catch (error) {
     return { type: RESPONSE, requestId, error: error instanceof Error ? error.message : String(error) };
   }
@@ -259,14 +268,16 @@ function untilReady(all: () => boolean, ms: number): Promise<void> {
 
 /**
  * On the primary: every worker's metrics combined, in the delimited protobuf format (gzipped when `gzipped`), the
- * kit's native histograms included. Rejects with a {@link ClusterMetricsError} when a worker does not answer in
- * time or answers with an error.
+ * kit's native histograms included; or, when `auto` and no worker has native histograms on, the same sums as
+ * Prometheus text (a string), as the text answer gives them. Rejects with a {@link ClusterMetricsError} when a worker
+ * does not answer in time or answers with an error.
  */
-export async function clusterProtobuf(timeoutMs: number, gzipped: boolean): Promise<Buffer> {
+export async function clusterProtobuf(timeoutMs: number, gzipped: boolean, auto = true): Promise<Buffer | string> {
   const answers = await collect(timeoutMs);
   const registry = promClient.AggregatorRegistry.aggregate(
     answers.flatMap((a) => (a.metrics ?? []) as never[]),
   ) as Registry;
+  if (auto && !answers.some((a) => a.hasNative === true)) return registry.metrics();
   const overlay = mergeNative(answers.flatMap((a) => a.native ?? []));
   if (gzipped) return gzipProtobufWith(registry, overlay);
   return Buffer.concat(await protobufPiecesWith(registry, overlay));

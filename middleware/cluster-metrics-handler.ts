@@ -70,14 +70,25 @@ function unavailable(error: unknown): Answer {
   return { status: 503, headers: plain, body: `${message}\n` };
 }
 
-/** A protobuf scrape on the primary: the workers' combined metrics, native histograms merged bucket by bucket. */
+/** The combined metrics as Prometheus text, gzipped when accepted. */
+async function textAnswer(text: string, gzipped: boolean): Promise<Answer> {
+  const ok = { 'Content-Type': PROMETHEUS_TEXT, 'Cache-Control': 'no-store', Vary: 'Accept, Accept-Encoding' };
+  if (!gzipped) return { status: 200, headers: ok, body: text };
+  return { status: 200, headers: { ...ok, 'Content-Encoding': 'gzip' }, body: await gzipAsync(text) };
+}
+
+/**
+ * A protobuf scrape on the primary: the workers' combined metrics, native histograms merged bucket by bucket; in
+ * text when no worker has native histograms on (as `protobuf: "auto"` does for the other handlers).
+ */
 async function protobufAnswer(timeoutMs: number, gzipped: boolean): Promise<Answer> {
-  let body: Buffer;
+  let body: Buffer | string;
   try {
     body = await clusterProtobuf(timeoutMs, gzipped);
   } catch (error) {
     return unavailable(error);
   }
+  if (typeof body === 'string') return textAnswer(body, gzipped);
   const headers: Record<string, string> = {
     'Content-Type': PROTOBUF_CONTENT_TYPE,
     'Cache-Control': 'no-store',
@@ -96,9 +107,7 @@ async function answer(timeoutMs: number, headers: IncomingHttpHeaders): Promise<
   } catch (error) {
     return unavailable(error);
   }
-  const ok = { 'Content-Type': PROMETHEUS_TEXT, 'Cache-Control': 'no-store', Vary: 'Accept, Accept-Encoding' };
-  if (!acceptsGzip(headers)) return { status: 200, headers: ok, body: text };
-  return { status: 200, headers: { ...ok, 'Content-Encoding': 'gzip' }, body: await gzipAsync(text) };
+  return textAnswer(text, acceptsGzip(headers));
 }
 
 /**

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Registry, RegistryContentType } from 'prom-client';
+import { HistogramFamily } from '../lib/histogram.js';
+import { describeValue } from '../lib/options.js';
 import { gzipProtobuf, protobufPieces, PROTOBUF_CONTENT_TYPE } from '../lib/protobuf-exposition.js';
 
 const PROTOBUF_TYPE = 'application/vnd.google.protobuf';
@@ -39,6 +41,34 @@ export function acceptsProtobuf(headers: IncomingHttpHeaders): boolean {
     }
   }
   return protobufQ > 0 && protobufQ >= otherQ;
+}
+
+/** When a scrape handler answers protobuf: see `ScrapeOptions.protobuf`. */
+export type ProtobufMode = boolean | 'auto';
+
+/** Checks the `protobuf` scrape option, throwing a `TypeError` naming a bad value. */
+export function checkProtobufMode(value: unknown): ProtobufMode {
+  if (value === undefined) return 'auto';
+  if (value === true || value === false || value === 'auto') return value;
+  throw new TypeError(`protobuf must be true, false or "auto", got ${describeValue(value)}`);
+}
+
+/** Whether the registry holds a kit histogram family with native histograms on. */
+export function hasNativeHistograms(registry: Registry<RegistryContentType>): boolean {
+  for (const metric of registry.getMetricsAsArray() as unknown[]) {
+    if (metric instanceof HistogramFamily && metric.nativeHistograms !== null) return true;
+  }
+  return false;
+}
+
+/** Whether this scrape gets protobuf: it prefers protobuf, and the mode allows it for this registry. */
+export function servesProtobuf(
+  mode: ProtobufMode,
+  registry: Registry<RegistryContentType>,
+  headers: IncomingHttpHeaders,
+): boolean {
+  if (mode === false || !acceptsProtobuf(headers)) return false;
+  return mode === true || hasNativeHistograms(registry);
 }
 
 /** What a scrape handler sends for a protobuf scrape: the body and its headers (no status, always 200). */

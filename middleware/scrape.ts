@@ -7,7 +7,7 @@ import type { Registry, RegistryContentType } from 'prom-client';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
 import { openMetricsToText } from '../lib/openmetrics-text.js';
 import { renderMetrics, renderMetricsGzipped, renderMetricsPieces } from '../lib/render.js';
-import { acceptsProtobuf, protobufBody } from './protobuf-scrape.js';
+import { checkProtobufMode, protobufBody, servesProtobuf, type ProtobufMode } from './protobuf-scrape.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -16,8 +16,8 @@ export interface ScrapeOptions {
   /**
    * The registry to expose. A registry set to OpenMetrics (`registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)`)
    * answers OpenMetrics, exemplars included, to scrapes that ask for `application/openmetrics-text` (Prometheus does)
-   * and the text format 0.0.4 to the others; a text registry answers text. Any registry answers the delimited
-   * protobuf format (native histograms included) to a scrape that prefers it (Prometheus with native histograms on).
+   * and the text format 0.0.4 to the others; a text registry answers text. Either answers the delimited protobuf
+   * format (native histograms included) to a scrape that prefers it, as `protobuf` says.
    * @defaultValue prom-client's global `register`
    */
   readonly registry?: Registry<RegistryContentType>;
@@ -38,6 +38,14 @@ export interface ScrapeOptions {
    * @defaultValue true
    */
   readonly compress?: boolean;
+  /**
+   * When a scrape that prefers the delimited protobuf format (Prometheus with native histograms on) gets it: `"auto"`
+   * while the registry holds a histogram family with `nativeHistograms` on, `true` always, `false` never (such
+   * scrapes then get OpenMetrics or text as any other). Without native histograms protobuf carries nothing more, and
+   * Prometheus 2.x would label classic buckets `le="1.0"` instead of the text format's `le="1"`.
+   * @defaultValue `"auto"`
+   */
+  readonly protobuf?: ProtobufMode;
 }
 
 /** One scrape's answer, independent of the framework that sends it. */
@@ -143,6 +151,7 @@ export function createScraper(options: ScrapeOptions = {}): Scraper {
   const tokenOk = options.bearerToken === undefined ? null : bearerCheck(options.bearerToken);
   const authorize = options.authorize ?? null;
   const compress = options.compress ?? true;
+  const protobuf = checkProtobufMode(options.protobuf);
 
   return async (req) => {
     if (tokenOk !== null && !tokenOk(req.headers.authorization)) return UNAUTHORIZED;
@@ -154,7 +163,7 @@ export function createScraper(options: ScrapeOptions = {}): Scraper {
       }
     }
     // Prometheus asks for protobuf when its native histograms are on: the only format that carries them.
-    if (acceptsProtobuf(req.headers)) {
+    if (servesProtobuf(protobuf, registry, req.headers)) {
       try {
         return { status: 200, ...(await protobufBody(registry, compress && acceptsGzip(req.headers), compress)) };
       } catch {
@@ -176,7 +185,7 @@ export function createScraper(options: ScrapeOptions = {}): Scraper {
       return COLLECT_FAILED;
     }
     const headers: Record<string, string> = { 'Content-Type': contentType, 'Cache-Control': 'no-store' };
-    // Every registry answers protobuf to a scrape that asks for it, so the format always depends on Accept.
+    // A registry may answer protobuf to a scrape that asks for it, so the format always depends on Accept.
     headers['Vary'] = compress ? 'Accept, Accept-Encoding' : 'Accept';
     if (!gzipped) return { status: 200, headers, body };
     return { status: 200, headers: { ...headers, 'Content-Encoding': 'gzip' }, body };

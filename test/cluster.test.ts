@@ -150,6 +150,19 @@ describe('node:cluster aggregation on the primary', function () {
     expect(sampleIn((await scrape(primaryPort)).text, COUNT)).to.equal(sent);
   });
 
+  it('answers a protobuf scrape in text while no worker has native histograms on', async () => {
+    const reply = await new Promise<{ type: unknown; text: string }>((resolve, reject) => {
+      const accept = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
+      get({ host: '127.0.0.1', port: primaryPort, path: '/metrics', headers: { Accept: accept } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ type: res.headers['content-type'], text }));
+      }).on('error', reject);
+    });
+    expect(reply.type).to.equal('text/plain; version=0.0.4; charset=utf-8');
+    expect(sampleIn(reply.text, COUNT)).to.equal(sent);
+  });
+
   it('gzips the body when the scraper accepts it', async () => {
     const { status, headers, text } = await scrape(primaryPort, true);
     expect(status).to.equal(200);

@@ -121,6 +121,18 @@ describe('acceptsProtobuf', () => {
   }
 });
 
+describe('the protobuf scrape option', () => {
+  it('throws a TypeError naming a bad value when the handler is made', () => {
+    for (const make of [
+      () => metricsHandler({ protobuf: 'yes' as never }),
+      () => koaMetricsHandler({ protobuf: 1 as never }),
+      () => serveMetrics({ port: 0, protobuf: null as never }),
+    ]) {
+      expect(make).to.throw(TypeError, /^protobuf must be true, false or "auto", got /);
+    }
+  });
+});
+
 for (const [name, frontEnd] of frontEnds) {
   describe(`${name}: the protobuf exposition`, () => {
     let endpoint: Endpoint | undefined;
@@ -174,6 +186,30 @@ for (const [name, frontEnd] of frontEnds) {
         expect(reply.body.toString('utf8')).to.equal(await registry.metrics());
         expect(reply.headers['vary']).to.equal('Accept, Accept-Encoding');
       }
+    });
+
+    it('protobuf: "auto" (the default) answers text while no family has native histograms on; true and false force it', async () => {
+      const classic = new Registry();
+      new ServiceMeshMetrics({ registry: classic }).recordCallSuccess('users', 'get_user', 1);
+      let url = await start({ registry: classic });
+      const auto = await raw(url, { Accept: PROMETHEUS_PROTOBUF_ACCEPT });
+      expect(auto.headers['content-type']).to.equal(classic.contentType);
+      expect(auto.body.toString('utf8')).to.equal(await classic.metrics());
+      await endpoint?.close();
+
+      url = await start({ registry: classic, protobuf: true });
+      const forced = await raw(url, { Accept: PROMETHEUS_PROTOBUF_ACCEPT });
+      expect(forced.headers['content-type']).to.equal(PROTOBUF_CONTENT_TYPE);
+      expect(family(decodeFamilies(forced.body), 'mesh_call_duration_seconds').metric[0]!['histogram'].schema).to.equal(
+        undefined,
+      );
+      await endpoint?.close();
+
+      const native = filledRegistry();
+      url = await start({ registry: native, protobuf: false });
+      const refused = await raw(url, { Accept: PROMETHEUS_PROTOBUF_ACCEPT });
+      expect(refused.headers['content-type']).to.equal(native.contentType);
+      expect(refused.body.toString('utf8')).to.equal(await native.metrics());
     });
 
     it('keeps the bearer token, answers HEAD without a body, and 500 when a collector throws', async () => {
