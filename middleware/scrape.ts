@@ -7,7 +7,7 @@ import type { Registry, RegistryContentType } from 'prom-client';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
 import { openMetricsToText } from '../lib/openmetrics-text.js';
 import { renderMetrics, renderMetricsGzipped, renderMetricsPieces } from '../lib/render.js';
-import { checkProtobufMode, protobufBody, servesProtobuf, type ProtobufMode } from './protobuf-scrape.js';
+import { checkProtobufMode, protobufBody, servesProtobuf } from './protobuf-scrape.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -45,7 +45,7 @@ export interface ScrapeOptions {
    * Prometheus 2.x would label classic buckets `le="1.0"` instead of the text format's `le="1"`.
    * @defaultValue `"auto"`
    */
-  readonly protobuf?: ProtobufMode;
+  readonly protobuf?: boolean | 'auto';
 }
 
 /** One scrape's answer, independent of the framework that sends it. */
