@@ -2,7 +2,8 @@
  * Prometheus native (sparse, exponential) histograms. With schema `s`, bucket boundaries are the powers of
  * `base = 2^(2^-s)`, and bucket `i` holds the observations `v` with `base^(i-1) < |v| <= base^i`; observations with
  * `|v| <= zeroThreshold` go to the zero bucket. A bucket is found from the observation's binary exponent and
- * mantissa (no logarithm, so a power of two always lands in the bucket it bounds). When a histogram would hold more
+ * mantissa against exactly worked-out boundaries (no logarithm, so a power of two, or a value next to any boundary,
+ * lands in the bucket the definition gives). When a histogram would hold more
  * than `maxBuckets` buckets it lowers its resolution (schema - 1 merges each pair of neighbouring buckets), as
  * Prometheus' own clients do, instead of growing without bound.
  */
@@ -25,7 +26,8 @@ export interface NativeHistogramOptions {
   readonly maxBuckets?: number;
   /**
    * Observations whose absolute value is at most this go to the zero bucket.
-   * @defaultValue 2^-128 (what Prometheus' Go client uses)
+   * @defaultValue 2^-128 (what Prometheus' Go client uses; above 0, which Prometheus 2.x needs to read a series
+   * without observations yet as native)
    */
   readonly zeroThreshold?: number;
 }
@@ -100,7 +102,10 @@ function exactBound(j: number, n: number): number {
   return Number(m) / 2 ** 53;
 }
 
-/** `[0.5, 1)` mantissa boundaries of each positive schema, `bounds[s][j] = 2^(j / 2^s - 1)`, made on first use. */
+/**
+ * `[0.5, 1)` mantissa boundaries of each positive schema, `bounds[s][j] = 2^(j / 2^s - 1)`, made when options naming
+ * the schema are resolved (or on first use).
+ */
 const BOUNDS: (Float64Array | undefined)[] = [];
 
 function boundsOf(schema: number): Float64Array {
