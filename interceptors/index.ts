@@ -1,2 +1,3 @@
 export * from './axios.js';
 export * from './cockatiel.js';
+export * from './undici.js';

@@ -1,0 +1,235 @@
+import type { Dispatcher } from 'undici';
+import type { BalancerAttempt, BalancerInstance } from '../lib/balancer.js';
+import {
+  DispatchAttempt,
+  type AttemptOutcome,
+  type AttemptOwner,
+  type UpstreamResponse,
+  type UpstreamResponseError,
+} from './undici-attempt.js';
+import type { CallerSink } from './undici-handler.js';
+import { ReplayableBody } from './undici-body.js';
+import type { InstrumentedPolicy, PolicyCallContext } from './policy-types.js';
+
+type DispatchOptions = Dispatcher.DispatchOptions;
+
+/** How an attempt's promise is settled. */
+export interface Settle {
+  resolve(response: UpstreamResponse): void;
+  reject(error: unknown): void;
+}
+
+/** What a call needs from its dispatcher: the shared, per-dispatcher part. */
+export interface CallCore {
+  readonly service: string;
+  readonly inner: Dispatcher;
+  /** Whether the request's origin is the balanced service's. */
+  balanced(options: DispatchOptions): boolean;
+  /** Starts a balancer attempt; `undefined` when there is no instance (counted by the core). */
+  startAttempt(): BalancerAttempt | undefined;
+  /** The request options for an instance: its origin, base path and credentials. */
+  forInstance(options: DispatchOptions, instance: BalancerInstance): DispatchOptions;
+  failed(outcome: unknown): boolean;
+  /** Records a call without a policy. */
+  recordCall(operation: string, outcome: unknown, start: number, traceId: string | undefined): void;
+  traceIdOf(options: DispatchOptions): string | undefined;
+  noInstance(): Error;
+  internal(): void;
+}
+
+function upstreamError(attempt: DispatchAttempt, response: UpstreamResponse): UpstreamResponseError & { attempt: DispatchAttempt } {
+  const e = new Error(`upstream answered ${response.status}`) as UpstreamResponseError & { attempt: DispatchAttempt };
+  Object.defineProperties(e, {
+    name: { value: 'UpstreamResponseError' },
+    isUpstreamResponseError: { value: true, enumerable: true },
+    status: { value: response.status, enumerable: true },
+    response: { value: response, enumerable: true },
+    attempt: { value: attempt },
+  });
+  return e;
+}
+
+function abortError(): Error {
+  return Object.assign(new Error('This operation was aborted'), { name: 'AbortError', code: 'UND_ERR_ABORTED' });
+}
+
+/** One call through a mesh dispatcher: its attempts, the caller's handler, and the caller's abort. */
+export class DispatchCall implements AttemptOwner {
+  private readonly start = performance.now();
+  private callerAborted: { reason: unknown } | undefined;
+  private current: DispatchAttempt | undefined;
+  private readonly controller: AbortController | undefined;
+  private readonly body: ReplayableBody | undefined;
+  private readonly balanced: boolean;
+
+  constructor(
+    private readonly core: CallCore,
+    private readonly options: DispatchOptions,
+    private readonly sink: CallerSink,
+    private readonly operation: string,
+    private readonly policy: InstrumentedPolicy | undefined,
+  ) {
+    this.balanced = core.balanced(options);
+    if (policy !== undefined) {
+      this.controller = new AbortController();
+      this.body = ReplayableBody.of(options.body);
+    }
+  }
+
+  run(): void {
+    this.sink.start((reason) => this.abort(reason));
+    if (this.sink.done) return;
+    if (this.policy === undefined) return this.single();
+    const signal = (this.controller as AbortController).signal;
+    this.policy
+      .execute((ctx) => this.attempt(ctx), signal)
+      .then(
+        () => undefined,
+        (error: unknown) => this.gaveUp(error),
+      );
+  }
+
+  /** The caller aborted: the attempt in flight is aborted, and the policy stops. */
+  private abort(reason: unknown): void {
+    if (this.sink.done || this.callerAborted !== undefined) return;
+    const why = reason ?? abortError();
+    this.callerAborted = { reason: why };
+    this.controller?.abort(why);
+    this.current?.abort(why, 'cancelled');
+  }
+
+  /** A call without a policy: one attempt, recorded when it ends. */
+  private single(): void {
+    const traceId = this.core.traceIdOf(this.options);
+    let outcome: unknown;
+    const settle = (): void => this.core.recordCall(this.operation, this.callerAborted ? 'cancelled' : outcome, this.start, traceId);
+    const fail = (error: unknown): void => {
+      outcome = error;
+      settle();
+      this.sink.error(this.callerAborted?.reason ?? error);
+    };
+    this.onEnd = (o) => {
+      if (o.ok) outcome = o.response;
+      else if (o.response !== undefined && this.core.failed(o.response)) outcome = o.response;
+      else outcome = o.failure;
+      if (o.response !== undefined) settle();
+    };
+    this.send(undefined, { resolve: () => undefined, reject: fail });
+  }
+
+  private onEnd: ((outcome: AttemptOutcome) => void) | undefined;
+
+  /** One attempt under the policy; resolves at a response head the policy should accept. */
+  private attempt(ctx: PolicyCallContext): Promise<UpstreamResponse> {
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      const signal = ctx.signal;
+      let onAbort: (() => void) | undefined;
+      const done = (): void => {
+        if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+        onAbort = undefined;
+      };
+      const settle: Settle = {
+        resolve: (r) => {
+          done();
+          resolve(r);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      };
+      if (this.callerAborted !== undefined) return reject(this.callerAborted.reason);
+      const attempt = this.send(ctx.attempt, settle);
+      if (attempt === undefined) return;
+      if (signal.aborted) attempt.abort(signal.reason, 'timeout');
+      else {
+        onAbort = () => attempt.abort(signal.reason, this.callerAborted === undefined ? 'timeout' : 'cancelled');
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+  }
+
+  /** Starts an attempt (through the balancer when the origin is the service's); `undefined` when it failed at once. */
+  private send(retry: number | undefined, settle: Settle): DispatchAttempt | undefined {
+    const previous = this.current;
+    if (previous?.isHeld) previous.discard();
+    let options = this.options;
+    if (this.body !== undefined) {
+      const body = this.body.forAttempt(retry ?? 0);
+      if (body instanceof Error) {
+        settle.reject(body);
+        return undefined;
+      }
+      options = { ...options, body: body as DispatchOptions['body'] };
+    }
+    const attempt = new DispatchAttempt(this, this.sink);
+    attempt.settle = settle;
+    if (this.balanced) {
+      const lb = this.core.startAttempt();
+      if (lb === undefined) {
+        settle.reject(this.core.noInstance());
+        return undefined;
+      }
+      attempt.lb = lb;
+      try {
+        options = this.core.forInstance(options, lb.instance);
+      } catch {
+        this.core.internal();
+      }
+    }
+    this.current = attempt;
+    try {
+      this.core.inner.dispatch(options, attempt as unknown as Dispatcher.DispatchHandler);
+    } catch (error) {
+      attempt.onError(error as Error);
+    }
+    return attempt;
+  }
+
+  head(attempt: DispatchAttempt, response: UpstreamResponse): 'forward' | 'hold' | 'discard' {
+    const settle = attempt.settle;
+    if (this.policy === undefined) {
+      settle?.resolve(response);
+      return 'forward';
+    }
+    // a late head of an attempt the policy already gave up on (its timeout fired): nobody waits for it
+    if (attempt !== this.current || this.sink.done) return 'discard';
+    if (this.core.failed(response)) {
+      settle?.reject(upstreamError(attempt, response));
+      return 'hold';
+    }
+    settle?.resolve(response);
+    return 'forward';
+  }
+
+  failed(attempt: DispatchAttempt, error: unknown): void {
+    attempt.settle?.reject(error);
+  }
+
+  ended(attempt: DispatchAttempt, outcome: AttemptOutcome): void {
+    const lb = attempt.lb;
+    try {
+      if (lb !== undefined) {
+        if (outcome.ok) {
+          if (this.core.failed(outcome.response)) lb.fail(outcome.response);
+          else lb.succeed();
+        } else if (outcome.response !== undefined && this.core.failed(outcome.response)) lb.fail(outcome.response);
+        else lb.fail(outcome.failure);
+      }
+    } catch {
+      this.core.internal();
+    }
+    if (attempt === this.current) this.onEnd?.(outcome);
+  }
+
+  /** The policy failed the call: a held response goes to the caller, anything else is the caller's error. */
+  private gaveUp(error: unknown): void {
+    const held = (error as { attempt?: unknown } | null)?.attempt;
+    if (held instanceof DispatchAttempt && held.isHeld && this.callerAborted === undefined) {
+      held.release();
+      return;
+    }
+    this.current?.discard();
+    this.sink.error(this.callerAborted?.reason ?? error);
+  }
+}
