@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { classifyError } from '../lib/classify-error.js';
 import type { BalancerAttempt, BalancerInstance } from '../lib/balancer.js';
 import {
   DispatchAttempt,
@@ -53,10 +54,17 @@ function abortError(): Error {
   return Object.assign(new Error('This operation was aborted'), { name: 'AbortError', code: 'UND_ERR_ABORTED' });
 }
 
+/** What a caller's abort is recorded as: an error `isFailure` and `classifyError` both understand. */
+function abortOutcome(as: 'cancelled' | 'timeout'): Error {
+  const e = new Error(as === 'timeout' ? 'the caller timed out' : 'the caller aborted');
+  e.name = as === 'timeout' ? 'TimeoutError' : 'AbortError';
+  return e;
+}
+
 /** One call through a mesh dispatcher: its attempts, the caller's handler, and the caller's abort. */
 export class DispatchCall implements AttemptOwner {
   private readonly start = performance.now();
-  private callerAborted: { reason: unknown } | undefined;
+  private callerAborted: { reason: unknown; as: 'cancelled' | 'timeout' } | undefined;
   private current: DispatchAttempt | undefined;
   private readonly controller: AbortController | undefined;
   private readonly body: ReplayableBody | undefined;
@@ -93,16 +101,18 @@ export class DispatchCall implements AttemptOwner {
   private abort(reason: unknown): void {
     if (this.sink.done || this.callerAborted !== undefined) return;
     const why = reason ?? abortError();
-    this.callerAborted = { reason: why };
+    // AbortSignal.timeout() aborts with a TimeoutError: the caller's own deadline, counted as a timeout
+    const as = classifyError(why) === 'timeout' ? 'timeout' : 'cancelled';
+    this.callerAborted = { reason: why, as };
     this.controller?.abort(why);
-    this.current?.abort(why, 'cancelled');
+    this.current?.abort(why, as);
   }
 
   /** A call without a policy: one attempt, recorded when it ends. */
   private single(): void {
     const traceId = this.core.traceIdOf(this.options);
     let outcome: unknown;
-    const settle = (): void => this.core.recordCall(this.operation, this.callerAborted ? 'cancelled' : outcome, this.start, traceId);
+    const settle = (): void => this.core.recordCall(this.operation, this.callerAborted === undefined ? outcome : abortOutcome(this.callerAborted.as), this.start, traceId);
     const fail = (error: unknown): void => {
       outcome = error;
       settle();
@@ -143,7 +153,7 @@ export class DispatchCall implements AttemptOwner {
       if (attempt === undefined) return;
       if (signal.aborted) attempt.abort(signal.reason, 'timeout');
       else {
-        onAbort = () => attempt.abort(signal.reason, this.callerAborted === undefined ? 'timeout' : 'cancelled');
+        onAbort = () => attempt.abort(signal.reason, this.callerAborted?.as ?? 'timeout');
         signal.addEventListener('abort', onAbort, { once: true });
       }
     });

@@ -1,0 +1,13 @@
+import { Registry } from 'prom-client';
+import { meshDispatcher } from '../index.js';
+import { startBackend } from './helpers/backends.js';
+const registry = new Registry();
+const stall = await startBackend('stall');
+const d = meshDispatcher({ service: 'users', registry });
+const c = new AbortController();
+const p = fetch(`${stall.url}/x`, { dispatcher: d, signal: c.signal } as RequestInit);
+setTimeout(() => c.abort(), 50);
+await p.catch((e) => console.log('err', e.name));
+await new Promise((r) => setTimeout(r, 50));
+console.log((await registry.metrics()).split('\n').filter(l => l.startsWith('mesh_calls')).join('\n'));
+await d.destroy(); await stall.close();
