@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
+import type { Dispatcher as NodeFetchDispatcher } from 'undici-types';
 import type { Balancer, BalancerAttempt, BalancerInstance } from '../lib/balancer.js';
 import { LoadBalancerMetrics } from '../lib/load-balancer-metrics.js';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
@@ -51,8 +52,12 @@ function loadUndici(): UndiciModule {
   return (loaded = checkModule(mod));
 }
 
-/** A dispatcher made by {@link meshDispatcher}: an undici `Dispatcher`, so `request()`, `compose()` and the rest work. */
-export type MeshDispatcher = Dispatcher;
+/**
+ * A dispatcher made by {@link meshDispatcher}: an undici `Dispatcher`, so `request()`, `compose()` and the rest work.
+ * Typed as both the `undici` package's and the one `@types/node` gives the global `fetch` (`undici-types`), so that
+ * `fetch(url, { dispatcher })` and `setGlobalDispatcher(dispatcher)` both type-check.
+ */
+export type MeshDispatcher = Dispatcher & NodeFetchDispatcher;
 
 /** Per-instance request rewriting, computed once per instance URL. */
 interface InstanceTarget {
@@ -347,5 +352,5 @@ export function meshDispatcher(options: MeshDispatcherOptions): MeshDispatcher {
   const given = options.undici;
   const undici = given === undefined ? loadUndici() : checkModule(given);
   const C = dispatcherClass(undici);
-  return new C(new MeshDispatchCore(options, resolved, undici));
+  return new C(new MeshDispatchCore(options, resolved, undici)) as MeshDispatcher;
 }

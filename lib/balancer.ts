@@ -2,6 +2,7 @@ import { InstanceRecord, type BalancerInstance, type InstanceSnapshot } from './
 import { resolveBalancerOptions, type BalancerOptions } from './balancer-options.js';
 import { STRATEGIES, type BalancerStrategy, type PickContext, type PickFunction } from './balancer-strategies.js';
 import { classifyError } from './classify-error.js';
+import { EjectionMetrics, type EjectionReason } from './ejection-metrics.js';
 import { nextHealthScore } from './ewma.js';
 import { instanceOrigin } from './instance-origin.js';
 import { LoadBalancerMetrics } from './load-balancer-metrics.js';
@@ -9,10 +10,11 @@ import { resolveMetricsOptions } from './options.js';
 import { OutlierDetector } from './outlier-detector.js';
 import { SelfMetrics } from './self-metrics.js';
 import { ServiceMeshMetrics } from './service-mesh-metrics.js';
+import { successRateOutliers } from './success-rate.js';
 
 export type { BalancerInstance, InstanceSnapshot } from './balancer-instance.js';
 export { BALANCER_STRATEGIES, type BalancerStrategy } from './balancer-strategies.js';
-export type { OutlierOptions } from './outlier-detector.js';
+export type { OutlierOptions, SuccessRateOptions } from './outlier-detector.js';
 export type { BalancerOptions } from './balancer-options.js';
 
 /** One attempt sent through the balancer; end it exactly once (later calls are ignored). */
@@ -88,8 +90,11 @@ class MeshBalancer implements Balancer {
   private readonly latencyDecayMs: number;
   private readonly lb: LoadBalancerMetrics;
   private readonly mesh: ServiceMeshMetrics;
+  private readonly ejections: EjectionMetrics;
   private readonly self: SelfMetrics;
   private disposed = false;
+  /** When the current success-rate interval began (clock milliseconds). */
+  private intervalStart: number;
 
   constructor(options: BalancerOptions) {
     const o = resolveBalancerOptions(options);
@@ -97,6 +102,7 @@ class MeshBalancer implements Balancer {
     this.self = new SelfMetrics(metrics);
     this.lb = new LoadBalancerMetrics(metrics);
     this.mesh = new ServiceMeshMetrics(metrics);
+    this.ejections = new EjectionMetrics(metrics);
     this.service = o.service;
     this.strategy = o.strategy;
     this.latencyDecayMs = o.latencyDecayMs;
@@ -104,6 +110,7 @@ class MeshBalancer implements Balancer {
     this.now = o.now;
     this.choose = STRATEGIES[o.strategy];
     this.ctx = { cursor: 0, random: o.random, now: o.now };
+    this.intervalStart = this.startTime();
     for (const url of o.instances) this.register(url);
     this.mesh.updateHealthyInstances(o.service, this.available.length);
   }
@@ -155,8 +162,9 @@ class MeshBalancer implements Balancer {
       if (!r.removed) this.lb.updateHealthScore(this.service, r.origin, r.healthScore);
       if (success) this.outlier.onSuccess(r.outlier);
       else if (!r.removed && this.outlier.onFailure(r.outlier, now, this.records.size, this.ejectedCount)) {
-        this.ejected(r, now);
+        this.ejected(r, now, 'consecutive_failures');
       }
+      this.checkSuccessRates(now);
     } catch {
       this.self.internal();
     }
@@ -173,6 +181,7 @@ class MeshBalancer implements Balancer {
       this.mesh.recordRegistration(this.service);
       this.lb.updateHealthScore(this.service, origin, record.healthScore);
       this.lb.updateActiveConnections(this.service, origin, 0);
+      this.ejections.recordReturn(this.service, origin);
       this.mesh.updateHealthyInstances(this.service, this.available.length);
       return true;
     } catch {
@@ -193,6 +202,7 @@ class MeshBalancer implements Balancer {
       // Its gauges leave the exposition (they would otherwise pile up with discovery churn); counters stay.
       this.lb.activeConnections.remove(this.service, record.origin);
       this.lb.instanceHealthScore.remove(this.service, record.origin);
+      this.ejections.forget(this.service, record.origin);
       this.rebuild();
       return true;
     } catch {
@@ -257,8 +267,30 @@ class MeshBalancer implements Balancer {
     return false;
   }
 
-  private ejected(record: InstanceRecord, now: number): void {
+  /**
+   * At the end of a success-rate interval (seen when an attempt ends after it), ejects the instances whose success
+   * rate is an outlier, lowest first, while `maxEjectedPercent` allows; then a new interval begins.
+   */
+  private checkSuccessRates(now: number): void {
+    const o = this.outlier.successRate;
+    if (o === null || !(now - this.intervalStart >= o.intervalMs)) return;
+    this.intervalStart = now;
+    const records = [...this.records.values()];
+    const candidates = records.filter((r) => !r.ejected).map((r) => ({ r, window: r.outlier.window }));
+    for (const { r } of successRateOutliers(o, candidates)) {
+      if (!this.outlier.mayEject(this.records.size, this.ejectedCount)) break;
+      this.outlier.eject(r.outlier, now);
+      this.ejected(r, now, 'success_rate');
+    }
+    for (const r of records) {
+      r.outlier.window.requests = 0;
+      r.outlier.window.successes = 0;
+    }
+  }
+
+  private ejected(record: InstanceRecord, now: number, reason: EjectionReason): void {
     this.ejectedCount++;
+    this.ejections.recordEjection(this.service, record.origin, reason);
     this.rebuild();
     const until = record.outlier.ejectedUntil;
     if (this.disposed || until === undefined) return;
@@ -284,6 +316,7 @@ class MeshBalancer implements Balancer {
     for (const r of this.records.values()) {
       if (this.outlier.release(r.outlier, now)) {
         this.ejectedCount--;
+        if (!r.removed) this.ejections.recordReturn(this.service, r.origin);
         clearTimeout(r.timer);
         r.timer = undefined;
         changed = true;

@@ -1,4 +1,12 @@
 import { describeValue } from './options.js';
+import {
+  resolveSuccessRateOptions,
+  type ResolvedSuccessRateOptions,
+  type SuccessRateOptions,
+  type SuccessRateWindow,
+} from './success-rate.js';
+
+export type { SuccessRateOptions } from './success-rate.js';
 
 /** Outlier detection as Envoy does it for consecutive failures. */
 export interface OutlierOptions {
@@ -23,6 +31,12 @@ export interface OutlierOptions {
    * @defaultValue 50
    */
   readonly maxEjectedPercent?: number;
+  /**
+   * Success-rate ejection (Envoy's): an instance whose success rate over the last interval is more than `stdevFactor`
+   * standard deviations below the mean of the instances with `minimumRequests` attempts; `false` for none.
+   * @defaultValue `{ intervalMs: 10000, minimumRequests: 100, minimumHosts: 5, stdevFactor: 1.9 }`
+   */
+  readonly successRate?: SuccessRateOptions | false;
 }
 
 export interface ResolvedOutlierOptions {
@@ -30,6 +44,7 @@ export interface ResolvedOutlierOptions {
   readonly ejectionMs: number;
   readonly maxEjectionMs: number;
   readonly maxEjectedPercent: number;
+  readonly successRate: ResolvedSuccessRateOptions | null;
 }
 
 /** What outlier detection keeps for one instance. */
@@ -43,10 +58,19 @@ export interface OutlierState {
   level: number;
   /** When the instance last came back from an ejection. */
   returnedAt: number;
+  /** Attempts and successes in the current success-rate interval. */
+  readonly window: SuccessRateWindow;
 }
 
 export function newOutlierState(): OutlierState {
-  return { consecutiveFailures: 0, ejectedUntil: undefined, ejections: 0, level: 0, returnedAt: -Infinity };
+  return {
+    consecutiveFailures: 0,
+    ejectedUntil: undefined,
+    ejections: 0,
+    level: 0,
+    returnedAt: -Infinity,
+    window: { requests: 0, successes: 0 },
+  };
 }
 
 function checkNumber(name: string, value: unknown, min: number, max: number, integer: boolean): number {
@@ -81,16 +105,43 @@ export function resolveOutlierOptions(options: OutlierOptions | false | undefine
     ejectionMs,
     maxEjectionMs: checkNumber('outlier.maxEjectionMs', o.maxEjectionMs ?? Math.max(300000, ejectionMs), ejectionMs, max, false),
     maxEjectedPercent: checkNumber('outlier.maxEjectedPercent', o.maxEjectedPercent ?? 50, 0, 100, false),
+    successRate: resolveSuccessRateOptions(o.successRate),
   };
 }
 
-/** Ejects an instance after too many consecutive failures and lets it back in when the ejection ends. */
+/**
+ * Ejects an instance after too many consecutive failures, or for a success rate far below its peers', and lets it
+ * back in when the ejection ends.
+ */
 export class OutlierDetector {
   constructor(private readonly options: ResolvedOutlierOptions | null) {}
+
+  /** The success-rate options, `null` when that detection is off. */
+  get successRate(): ResolvedSuccessRateOptions | null {
+    return this.options?.successRate ?? null;
+  }
 
   /** A successful attempt: the failure streak ends. */
   onSuccess(state: OutlierState): void {
     state.consecutiveFailures = 0;
+    state.window.requests++;
+    state.window.successes++;
+  }
+
+  /** Whether one more ejection keeps the ejected share within `maxEjectedPercent` of `total` instances. */
+  mayEject(total: number, ejected: number): boolean {
+    const o = this.options;
+    return o !== null && (ejected + 1) * 100 <= o.maxEjectedPercent * total;
+  }
+
+  /** Ejects the instance now (for `ejectionMs` times its level, at most `maxEjectionMs`). */
+  eject(state: OutlierState, now: number): void {
+    const o = this.options;
+    if (o === null || state.ejectedUntil !== undefined) return;
+    const worn = o.ejectionMs > 0 ? Math.floor((now - state.returnedAt) / o.ejectionMs) : 0;
+    state.level = Math.max(0, state.level - worn) + 1;
+    state.ejectedUntil = now + Math.min(o.ejectionMs * state.level, o.maxEjectionMs);
+    state.ejections++;
   }
 
   /**
@@ -99,15 +150,13 @@ export class OutlierDetector {
    */
   onFailure(state: OutlierState, now: number, total: number, ejected: number): boolean {
     state.consecutiveFailures++;
+    state.window.requests++;
     const o = this.options;
     if (o === null || state.ejectedUntil !== undefined || state.consecutiveFailures < o.consecutiveFailures) {
       return false;
     }
-    if ((ejected + 1) * 100 > o.maxEjectedPercent * total) return false;
-    const worn = o.ejectionMs > 0 ? Math.floor((now - state.returnedAt) / o.ejectionMs) : 0;
-    state.level = Math.max(0, state.level - worn) + 1;
-    state.ejectedUntil = now + Math.min(o.ejectionMs * state.level, o.maxEjectionMs);
-    state.ejections++;
+    if (!this.mayEject(total, ejected)) return false;
+    this.eject(state, now);
     return true;
   }
 
