@@ -38,6 +38,14 @@ interface PolicyCore extends ResolvedPolicyOptions {
   /** Reads the active span's trace id for exemplars; only for an OpenMetrics registry. */
   readonly traceOf: TraceIdReader | undefined;
   retries: RetryMetrics | undefined;
+  /** Runs each call inside a scope of the policy's own (meshPolicy's retry budget). */
+  readonly scope: CallScope | undefined;
+}
+
+/** Something each call of a policy runs inside (see `instrumentPolicyWith`). */
+export interface CallScope {
+  run<T>(operation: string, fn: () => T): T;
+  dispose(): void;
 }
 
 function retryMetrics(core: PolicyCore): RetryMetrics {
@@ -151,7 +159,8 @@ class Instrumented implements InstrumentedPolicy {
       // A signal of its own per call: cockatiel's policies otherwise hang every call's listeners on one shared
       // never-aborted signal, and more than ten calls in flight make Node warn of a listener leak.
       const callSignal = signal ?? new AbortController().signal;
-      value = await runChain(core.chain, (context) => fn(record.context(context)), callSignal, record);
+      const run = (): Promise<unknown> => runChain(core.chain, (context) => fn(record.context(context)), callSignal, record);
+      value = await (core.scope === undefined ? run() : core.scope.run(this.operation, run));
     } catch (error) {
       record.finish(!failed(core, error, true), error);
       throw error;
@@ -174,6 +183,7 @@ class Instrumented implements InstrumentedPolicy {
 
   dispose(): void {
     this.core.watch.dispose();
+    this.core.scope?.dispose();
   }
 }
 
@@ -195,6 +205,15 @@ export function policyListenerCount(policy: InstrumentedPolicy): number {
  * `mesh_circuit_breaker_state{service}`. Throws a `TypeError` naming a bad option. The policy itself is not changed.
  */
 export function instrumentPolicy(policy: PolicyLike, options: InstrumentPolicyOptions): InstrumentedPolicy {
+  return instrumentPolicyWith(policy, options, undefined);
+}
+
+/** {@link instrumentPolicy}, each call running inside `scope` (when the policy is not instrumented already). */
+export function instrumentPolicyWith(
+  policy: PolicyLike,
+  options: InstrumentPolicyOptions,
+  scope: CallScope | undefined,
+): InstrumentedPolicy {
   if (isInstrumentedPolicy(policy)) return reuseInstrumented(policy, options);
   if (!isPolicyLike(policy)) {
     throw new TypeError(`policy must be a cockatiel policy (an object with execute()), got ${describeValue(policy)}`);
@@ -216,6 +235,7 @@ export function instrumentPolicy(policy: PolicyLike, options: InstrumentPolicyOp
     watch: new BreakerWatch(resolved.service, circuitBreakersIn(chain), calls, self, resolved.logger),
     siblings: new Map(),
     traceOf: exemplarTraceReader(metricsOptions.registry),
+    scope,
   };
   const root = new Instrumented(core, resolved.operation);
   core.siblings.set(resolved.operation, root);

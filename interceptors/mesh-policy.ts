@@ -3,7 +3,8 @@ import { classifyError } from '../lib/classify-error.js';
 import { isBrokenResponse } from '../lib/failure.js';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
 import { SelfMetrics } from '../lib/self-metrics.js';
-import { instrumentPolicy } from './instrument-policy.js';
+import { RetryBudget } from '../lib/retry-budget.js';
+import { instrumentPolicyWith, type CallScope } from './instrument-policy.js';
 import { resolveMeshOptions, type ResolvedMeshOptions } from './policy-options.js';
 import type { InstrumentedPolicy, MeshPolicyOptions } from './policy-types.js';
 import type { PolicyLike } from './policy-walk.js';
@@ -67,7 +68,7 @@ function loadCockatiel(): CockatielModule {
  * `isFailure` runs inside cockatiel's predicates, where a throw would replace the call's own result or error: a
  * throwing `isFailure` is counted as an internal fault and the outcome taken as a failure.
  */
-function build(c: CockatielModule, o: ResolvedMeshOptions, self: SelfMetrics): PolicyLike {
+function build(c: CockatielModule, o: ResolvedMeshOptions, self: SelfMetrics, budget: RetryBudget | undefined): PolicyLike {
   const isFailure = o.isFailure;
   const failure = (outcome: unknown): boolean => {
     try {
@@ -79,11 +80,19 @@ function build(c: CockatielModule, o: ResolvedMeshOptions, self: SelfMetrics): P
     }
   };
   // An open circuit rejects at once; retrying it would only wait for the same answer.
-  const retryable = (error: unknown): boolean => failure(error) && classifyError(error) !== 'circuit_open';
+  let retryable = (error: unknown): boolean => failure(error) && classifyError(error) !== 'circuit_open';
+  let retryResult = failure;
   const policies: PolicyLike[] = [];
   if (o.retry !== false) {
+    const retries = o.retry.retries;
+    if (budget !== undefined) {
+      // the budget decides last, once cockatiel would retry: a retry it refuses is not made
+      const onError = retryable;
+      retryable = (error) => budget.shouldRetry(onError(error), retries);
+      retryResult = (result) => budget.shouldRetry(failure(result), retries);
+    }
     const backoff = new c.ExponentialBackoff({ initialDelay: o.retry.initialDelayMs, maxDelay: o.retry.maxDelayMs });
-    policies.push(c.retry(c.handleWhen(retryable).orWhenResult(failure), { maxAttempts: o.retry.retries, backoff }));
+    policies.push(c.retry(c.handleWhen(retryable).orWhenResult(retryResult), { maxAttempts: retries, backoff }));
   }
   if (o.circuitBreaker !== false) {
     const breaker = new c.ConsecutiveBreaker(o.circuitBreaker.consecutiveFailures);
@@ -107,7 +116,13 @@ function build(c: CockatielModule, o: ResolvedMeshOptions, self: SelfMetrics): P
  */
 export function meshPolicy(options: MeshPolicyOptions): InstrumentedPolicy {
   const resolved = resolveMeshOptions(options);
-  const self = new SelfMetrics(resolveMetricsOptions(options));
+  const metrics = resolveMetricsOptions(options);
+  const self = new SelfMetrics(metrics);
   const c = options.cockatiel === undefined ? loadCockatiel() : checkModule(options.cockatiel);
-  return instrumentPolicy(build(c, resolved, self), options);
+  if (resolved.retryBudget !== null && resolved.retry === false) {
+    throw new TypeError('retryBudget needs retry: a policy without retries has no retries to budget');
+  }
+  const budget = resolved.retryBudget === null ? undefined : new RetryBudget(resolved.retryBudget, resolved.service, metrics);
+  const scope: CallScope | undefined = budget === undefined ? undefined : budget;
+  return instrumentPolicyWith(build(c, resolved, self, budget), options, scope);
 }

@@ -1,5 +1,6 @@
 import { defaultIsFailure } from '../lib/failure.js';
 import { describeValue } from '../lib/options.js';
+import { resolveRetryBudgetOptions, type ResolvedRetryBudgetOptions } from '../lib/retry-budget.js';
 import type {
   MeshCircuitBreakerOptions,
   MeshPolicyOptions,
@@ -34,6 +35,7 @@ export interface ResolvedMeshOptions extends ResolvedPolicyOptions {
   readonly retry: Readonly<Required<MeshRetryOptions>> | false;
   readonly circuitBreaker: Readonly<Required<MeshCircuitBreakerOptions>> | false;
   readonly timeoutMs: number | undefined;
+  readonly retryBudget: ResolvedRetryBudgetOptions | null;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -131,5 +133,6 @@ export function resolveMeshOptions(options: unknown): ResolvedMeshOptions {
     retry: resolveRetry(o.retry),
     circuitBreaker: resolveBreaker(o.circuitBreaker),
     timeoutMs: resolveTimeout(o.timeoutMs),
+    retryBudget: resolveRetryBudgetOptions(o.retryBudget),
   };
 }

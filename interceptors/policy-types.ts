@@ -1,3 +1,4 @@
+import type { RetryBudgetOptions } from '../lib/retry-budget.js';
 import type { MetricsOptions } from '../lib/options.js';
 
 /**
@@ -116,6 +117,15 @@ export interface MeshPolicyOptions extends PolicyMetricsOptions {
    * @defaultValue none
    */
   readonly timeoutMs?: number;
+  /**
+   * A retry budget shared by every call through this policy (and its `forOperation` siblings), with the semantics of
+   * Finagle's and Linkerd's: over the last `windowMs`, retries add at most `ratio` of the calls, plus
+   * `minRetriesPerSecond`. A retry beyond it is not made and the call fails with its last error, counted in
+   * `mesh_retry_budget_exhausted_total{service,operation}`; `mesh_retry_budget_remaining{service}` shows what is left.
+   * Needs `retry`. `false` or absent: no budget.
+   * @defaultValue none (`{}` gives `{ ratio: 0.2, minRetriesPerSecond: 10, windowMs: 10000 }`)
+   */
+  readonly retryBudget?: RetryBudgetOptions | false;
   /**
    * The cockatiel module to build with (`import * as cockatiel from 'cockatiel'`), cockatiel 3 or 4.
    * @defaultValue the `cockatiel` package, loaded when `meshPolicy` is first called
