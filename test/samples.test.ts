@@ -88,7 +88,7 @@ describe('samples', () => {
       expect(() => parseDemoArgs(['--outage', '50,20,60'])).to.throw(TypeError, /start\+length <= period/);
     });
 
-    it('runs the mesh: all three instances called, retries, an outlier ejection while one is down', async function () {
+    it('runs the mesh: all three instances called (axios and fetch callers), retries, an outlier ejection while one is down', async function () {
       this.timeout(20_000);
       const demo = await startDemo({
         ...DEFAULT_DEMO_OPTIONS,
@@ -103,7 +103,8 @@ describe('samples', () => {
         const seen = (): boolean =>
           demo.events.ejections > 0 &&
           (sampleIn(text, 'mesh_retry_attempts_total{service="users",operation="get_user",attempt="1"}') ?? 0) > 0 &&
-          samplesOf(text, 'mesh_lb_requests_total').length === 3;
+          samplesOf(text, 'mesh_lb_requests_total').length === 3 &&
+          (sampleIn(text, 'mesh_calls_total{service="users",operation="list_orders",status="success"}') ?? 0) > 0;
         for (let i = 0; i < 60 && !seen(); i++) {
           await new Promise((r) => setTimeout(r, 200));
           text = await (await fetch(demo.gateway.metricsUrl)).text();
@@ -111,6 +112,9 @@ describe('samples', () => {
         expect(demo.events.ejections, 'outlier ejections').to.be.greaterThan(0);
         expect(sampleIn(text, 'mesh_retry_attempts_total{service="users",operation="get_user",attempt="1"}')).to.be.greaterThan(0);
         expect(samplesOf(text, 'mesh_lb_requests_total')).to.have.length(3);
+        // /api/orders calls users with the global fetch through meshDispatcher: the same families, live
+        expect(sampleIn(text, 'mesh_calls_total{service="users",operation="list_orders",status="success"}')).to.be.greaterThan(0);
+        expect(sampleIn(text, 'mesh_calls_total{service="users",operation="get_user",status="success"}')).to.be.greaterThan(0);
         for (const url of demo.metricsUrls) expect((await fetch(url)).status, url).to.equal(200);
       } finally {
         await demo.stop();

@@ -6,11 +6,13 @@ import {
   classifyError,
   createBalancer,
   instrumentAxios,
+  meshDispatcher,
   meshMetrics,
   meshPolicy,
   metricsHandler,
   type Balancer,
   type InstrumentedPolicy,
+  type MeshDispatcher,
   type PolicyLogger,
 } from 'mesh-metrics';
 import { close, listen } from './listen.js';
@@ -22,7 +24,10 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** The gateway's outbound setup: a p2c_ewma balancer over `users`, retries, a breaker and a per-attempt timeout. */
+/**
+ * The gateway's outbound setup: a p2c_ewma balancer over `users`, retries, a breaker and a per-attempt timeout, shared
+ * by two callers: axios for `/api/users/:id`, and the global `fetch` (through `meshDispatcher`) for `/api/orders`.
+ */
 function usersClient(instances: readonly string[], registry: Registry, logger: PolicyLogger) {
   const balancer = createBalancer({
     service: 'users',
@@ -40,10 +45,14 @@ function usersClient(instances: readonly string[], registry: Registry, logger: P
     registry,
   });
   const client = instrumentAxios(axios.create({ timeout: 1_000 }), { service: 'users', balancer, policy, registry });
-  return { balancer, policy, client };
+  // fetch('http://users/...', { dispatcher }) goes through the same balancer and policy
+  const dispatcher = meshDispatcher({ service: 'users', balancer, policy, registry, operation: 'list_orders' });
+  return { balancer, policy, client, dispatcher };
 }
 
-function gatewayApp(client: ReturnType<typeof usersClient>['client'], registry: Registry): express.Express {
+type UsersClient = ReturnType<typeof usersClient>;
+
+function gatewayApp({ client, dispatcher }: UsersClient, registry: Registry): express.Express {
   const app = express();
   app.use(meshMetrics({ service: 'gateway', registry }));
   app.get('/metrics', metricsHandler({ registry }));
@@ -70,8 +79,12 @@ function gatewayApp(client: ReturnType<typeof usersClient>['client'], registry: 
   });
   app.get('/api/orders', async (_req, res) => {
     try {
-      const orders = await client.get('/orders', { mesh: { operation: 'list_orders' }, signal: signalOf(res) });
-      res.json(orders.data);
+      const orders = await fetch('http://users/orders', { dispatcher, signal: signalOf(res) });
+      if (!orders.ok) {
+        await orders.arrayBuffer();
+        return failed(res, orders);
+      }
+      res.json(await orders.json());
     } catch (error) {
       failed(res, error);
     }
@@ -88,22 +101,25 @@ export async function startGateway(
 ): Promise<Gateway> {
   const registry = new Registry();
   const users = usersClient(usersUrls, registry, logger);
-  const server: Server = createServer(gatewayApp(users.client, registry));
+  const server: Server = createServer(gatewayApp(users, registry));
   let actual: number;
   try {
     actual = await listen(server, port, host, 'gateway', '--gateway-port');
   } catch (error) {
     users.policy.dispose();
     users.balancer.dispose();
+    await users.dispatcher.close();
     throw error;
   }
   const policy: InstrumentedPolicy = users.policy;
+  const dispatcher: MeshDispatcher = users.dispatcher;
   return {
     url: `http://${host}:${actual}`,
     metricsUrl: `http://${host}:${actual}/metrics`,
     balancer: users.balancer,
     async stop() {
       await close(server);
+      await dispatcher.close();
       policy.dispose();
       users.balancer.dispose();
     },
