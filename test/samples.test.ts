@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import request from 'supertest';
 import { axiosClientSample, startUsersInstance } from '../samples/axios-client.js';
 import { startDemo } from '../samples/demo/demo.js';
+import { fetchClientSample } from '../samples/fetch-client.js';
 import { DEFAULT_DEMO_OPTIONS, parseDemoArgs } from '../samples/demo/options.js';
 import { createApp as createExpressApp } from '../samples/express.js';
 import { createApp as createKoaApp } from '../samples/koa.js';
@@ -64,6 +65,21 @@ describe('samples', () => {
       const perInstance = samplesOf(text, 'mesh_lb_requests_total').map((l) => Number(l.split(' ').pop()));
       expect(perInstance.reduce((x, y) => x + y, 0)).to.equal(10);
       expect(sampleIn(text, 'mesh_healthy_instances{service="users"}')).to.equal(2);
+    } finally {
+      a.server.close();
+      b.server.close();
+    }
+  });
+
+  it('fetch-client.ts balances ten fetch calls over two real instances', async () => {
+    const a = await startUsersInstance();
+    const b = await startUsersInstance();
+    try {
+      const text = await fetchClientSample([a.url, b.url], 10, new Registry());
+      expect(sampleIn(text, 'mesh_calls_total{service="users",operation="get_user",status="success"}')).to.equal(10);
+      const perInstance = samplesOf(text, 'mesh_lb_requests_total').map((l) => Number(l.split(' ').pop()));
+      expect(perInstance.reduce((x, y) => x + y, 0)).to.equal(10);
+      expect(sampleIn(text, 'mesh_retry_budget_remaining{service="users"}')).to.equal(102);
     } finally {
       a.server.close();
       b.server.close();
