@@ -109,4 +109,11 @@ export const NOTES: Record<string, readonly string[]> = {
       'retry, breaker and per-attempt timeout (an `AbortController` and a timer per attempt) and the config copy ' +
       'that carries the attempt\'s signal; no target is set for it.',
   ],
+  'Outbound fetch/undici': [
+    'Same set-up as the axios suite (client pinned to the measured core, the two upstream instances on the other, ' +
+      '32 calls in flight, keep-alive). The bare clients use a plain `Agent` of the installed undici package and ' +
+      'alternate between the two instances\' absolute URLs; the measured ones go through `meshDispatcher` with a ' +
+      '`round_robin` balancer, addressing the service origin `http://users`. fetch is the global one (Node\'s ' +
+      'bundled undici) with the dispatcher option; `request` is the undici package\'s. Bodies are read in full.',
+  ],
 };

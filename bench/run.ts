@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every suite in turn, then BENCHMARKS.md and bench/results.json.
- * Options: --quick (short runs, to check the harness), --only=record,scrape,express,koa,outbound,
+ * Options: --quick (short runs, to check the harness), --only=record,scrape,express,koa,outbound,fetch,
  * --rounds=N (default 7), --duration=S seconds per load run (default 3), --out=FILE (default BENCHMARKS.md),
  * --profile (measured processes run with `node --cpu-prof` into bench/profiles/; summarise them with
  * `node bench/.build/bench/profile-summary.js`).
@@ -17,6 +17,7 @@ import { scrape } from './scrape.js';
 import { inboundExpress } from './inbound-express.js';
 import { inboundKoa } from './inbound-koa.js';
 import { outbound } from './outbound.js';
+import { outboundFetch } from './outbound-fetch.js';
 
 const SUITES: Record<string, { title: string; run: (c: BenchConfig) => Promise<SuiteResult> }> = {
   record: { title: 'Record path', run: recordPath },
@@ -24,6 +25,7 @@ const SUITES: Record<string, { title: string; run: (c: BenchConfig) => Promise<S
   express: { title: 'Inbound Express', run: inboundExpress },
   koa: { title: 'Inbound Koa', run: inboundKoa },
   outbound: { title: 'Outbound axios', run: outbound },
+  fetch: { title: 'Outbound fetch/undici', run: outboundFetch },
 };
 
 function arg(name: string): string | undefined {
