@@ -39,3 +39,5 @@ export {
   protobufPieces,
   PROTOBUF_CONTENT_TYPE,
 } from './protobuf-exposition.js';
+export * from './ejection-metrics.js';
+export type { RetryBudgetOptions } from './retry-budget.js';
