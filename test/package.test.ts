@@ -30,7 +30,7 @@ describe('package', () => {
 
   /** A resolve hook that refuses the optional peers, so a static import of one fails the load. */
   const REFUSE_PEERS = `export async function resolve(specifier, context, next) {
-    if (/^(express|koa|axios|cockatiel)(\\/|$)/.test(specifier)) throw new Error('root entry imported ' + specifier);
+    if (/^(express|koa|axios|cockatiel|undici)(\\/|$)/.test(specifier)) throw new Error('root entry imported ' + specifier);
     return next(specifier, context);
   }`;
   const underGuard = (code: string) =>
@@ -42,7 +42,7 @@ describe('package', () => {
        ${code}`,
     ]);
 
-  it('imports no optional peer (express, koa, axios, cockatiel) when the root entry loads', () => {
+  it('imports no optional peer (express, koa, axios, cockatiel, undici) when the root entry loads', () => {
     const r = underGuard(`const mm = await import('mesh-metrics'); console.log(typeof mm.ServiceMeshMetrics, typeof mm.meshMetrics);`);
     expect(r.stderr).to.equal('');
     expect(r.stdout.trim()).to.equal('function function');
@@ -58,6 +58,6 @@ describe('package', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     expect(pkg.peerDependencies['prom-client']).to.equal('^15.0.0');
     expect(pkg.dependencies?.['prom-client']).to.equal(undefined);
-    expect(Object.keys(pkg.peerDependenciesMeta).sort()).to.deep.equal(['axios', 'cockatiel', 'express', 'koa']);
+    expect(Object.keys(pkg.peerDependenciesMeta).sort()).to.deep.equal(['axios', 'cockatiel', 'express', 'koa', 'undici']);
   });
 });
