@@ -182,6 +182,8 @@ export class DispatchCall implements AttemptOwner {
       }
       attempt.lb = lb;
       try {
+        const traceId = this.core.traceIdOf(this.options);
+        if (traceId !== undefined) lb.traceId = traceId;
         options = this.core.forInstance(options, lb.instance);
       } catch {
         this.core.internal();
