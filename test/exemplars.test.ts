@@ -11,6 +11,7 @@ import request from 'supertest';
 import { metricsHandler } from '../middleware/metrics-handler.js';
 import { Registry } from 'prom-client';
 import { instrumentAxios } from '../interceptors/axios.js';
+import { meshDispatcher } from '../interceptors/undici.js';
 import { meshPolicy } from '../interceptors/mesh-policy.js';
 import { createBalancer } from '../lib/balancer.js';
 import { histogramFamily } from '../lib/registration.js';
@@ -269,6 +270,21 @@ describe('trace context for exemplars', () => {
       expect(lines).to.have.length(1);
       expect(lines[0]).to.match(new RegExp(`^mesh_lb_request_duration_seconds_bucket\\{service="users",instance="${url}",le="[^"]+"\\} 1 # \\{trace_id="${TRACE_ID}"\\} `));
       expect(exemplarLines(await registry.metrics(), 'mesh_call_duration_seconds')).to.have.length(1);
+    });
+
+    it('meshDispatcher (fetch) puts the traceparent on the call and on the balanced attempt', async () => {
+      const registry = openMetricsRegistry();
+      const balancer = createBalancer({ service: 'users', instances: [url], strategy: 'round_robin', registry });
+      const dispatcher = meshDispatcher({ service: 'users', registry, balancer, operation: 'get_user' });
+      await (await fetch('http://users/users/1', { dispatcher, headers: { traceparent: TRACEPARENT } })).text();
+      await (await fetch('http://users/users/2', { dispatcher })).text();
+      await dispatcher.close();
+      const attempts = exemplarLines(await registry.metrics(), 'mesh_lb_request_duration_seconds');
+      expect(attempts).to.have.length(1);
+      expect(attempts[0]).to.match(new RegExp(`^mesh_lb_request_duration_seconds_bucket\\{service="users",instance="${url}",le="[^"]+"\\} [12] # \\{trace_id="${TRACE_ID}"\\} `));
+      const calls = exemplarLines(await registry.metrics(), 'mesh_call_duration_seconds');
+      expect(calls).to.have.length(1);
+      expect(calls[0]).to.include(`# {trace_id="${TRACE_ID}"}`);
     });
 
     it('a call through meshPolicy takes the active span\'s trace id', async () => {
