@@ -93,7 +93,14 @@ export class DispatchCall implements AttemptOwner {
       .execute((ctx) => this.attempt(ctx), signal)
       .then(
         () => undefined,
-        (error: unknown) => this.gaveUp(error),
+        (error: unknown) => {
+          try {
+            this.gaveUp(error);
+          } catch {
+            // the caller's own handler threw while being told; nothing must escape as an unhandled rejection
+            this.core.internal();
+          }
+        },
       );
   }
 
