@@ -186,6 +186,15 @@ for (const http of CLIENTS) {
           expect(await value('mesh_calls_total{service="orders",operation="get",status="success"}')).to.equal(1);
         });
 
+        it('reads the pool gauges from the stats of an undici 7 Agent passed as its dispatcher', async () => {
+          const ok = await backend('ok', 'ok');
+          const agent = new undici7.Agent();
+          const d = dispatcher({ balancer: balancer([ok.url]), dispatcher: agent });
+          expect((await http.send(d, 'http://users/x')).status).to.equal(200);
+          expect(await value(`mesh_lb_pool_connections{${SERVICE},instance="${ok.url}"}`)).to.equal(1);
+          expect(await value(`mesh_lb_pool_requests{${SERVICE},instance="${ok.url}"}`)).to.equal(0);
+        });
+
         it('works as the global dispatcher, without a dispatcher option', async () => {
           const ok = await backend('ok', 'ok');
           const d = dispatcher({ balancer: balancer([ok.url]) });
@@ -311,6 +320,25 @@ for (const http of CLIENTS) {
         }
         expect(await calls('get', 'success')).to.equal(4);
         expect(await lines('mesh_lb_errors_total')).to.deep.equal([]);
+      });
+
+      it('reads the pool gauges when scraped: three calls in flight are three running requests on three connections', async () => {
+        const stall = await backend('stall', 'stall');
+        const d = dispatcher({ balancer: balancer([stall.url]) });
+        const inst = `${SERVICE},instance="${stall.url}"`;
+        const controller = new AbortController();
+        const pending = Array.from({ length: 3 }, () => http.send(d, 'http://users/x', { signal: controller.signal }).catch(() => undefined));
+        while (stall.requests.length < 3) await new Promise((r) => setTimeout(r, 5));
+        expect(await value(`mesh_lb_pool_running_requests{${inst}}`)).to.equal(3);
+        expect(await value(`mesh_lb_pool_requests{${inst}}`)).to.equal(3);
+        expect(await value(`mesh_lb_pool_connections{${inst}}`)).to.equal(3);
+        expect(await value(`mesh_lb_active_connections{${inst}}`)).to.equal(3);
+        controller.abort();
+        await Promise.all(pending);
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await value(`mesh_lb_pool_running_requests{${inst}}`)).to.equal(0);
+        expect(await value(`mesh_lb_active_connections{${inst}}`)).to.equal(0);
+        expect(await calls('get', 'failure', 'cancelled')).to.equal(3);
       });
 
       it('holds an active connection (and a running pool request) while a body streams; cancelled mid-body', async () => {
