@@ -39,6 +39,7 @@ function usersClient(instances: readonly string[], registry: Registry, logger: P
   const policy = meshPolicy({
     service: 'users',
     retry: { retries: 2, initialDelayMs: 20, maxDelayMs: 200 },
+    retryBudget: { ratio: 0.2, minRetriesPerSecond: 10, windowMs: 10_000 },
     circuitBreaker: { consecutiveFailures: 5, halfOpenAfterMs: 2_000 },
     timeoutMs: 250,
     logger,
