@@ -195,6 +195,32 @@ for (const http of CLIENTS) {
           expect(await value(`mesh_lb_pool_requests{${SERVICE},instance="${ok.url}"}`)).to.equal(0);
         });
 
+        it("speaks undici 7's controller handler API too (onRequestStart ... onResponseEnd)", async () => {
+          const ok = await backend('ok', 'ok');
+          const d = dispatcher({ balancer: balancer([ok.url]) });
+          const seen: string[] = [];
+          let body = '';
+          await new Promise<void>((resolve, reject) => {
+            d.dispatch(
+              { origin: 'http://users', path: '/x', method: 'GET' },
+              {
+                onRequestStart: () => void seen.push('start'),
+                onResponseStart: (_c: unknown, status: number, headers: Record<string, string>) =>
+                  void seen.push(`head ${status} ${headers['content-type']}`),
+                onResponseData: (_c: unknown, chunk: Buffer) => void (body += chunk.toString()),
+                onResponseEnd: () => {
+                  seen.push('end');
+                  resolve();
+                },
+                onResponseError: (_c: unknown, e: Error) => reject(e),
+              } as never,
+            );
+          });
+          expect(seen).to.deep.equal(['start', 'head 200 application/json', 'end']);
+          expect(JSON.parse(body)).to.deep.equal({ backend: 'ok', n: 1 });
+          expect(await calls('get', 'success')).to.equal(1);
+        });
+
         it('works as the global dispatcher, without a dispatcher option', async () => {
           const ok = await backend('ok', 'ok');
           const d = dispatcher({ balancer: balancer([ok.url]) });
