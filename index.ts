@@ -45,9 +45,25 @@ export type {
   MeshRequestOptions,
 } from './interceptors/axios-options.js';
 
+// Outbound: fetch and undici
+export {
+  meshDispatcher,
+  type DispatcherLike,
+  type FetchDispatcher,
+  type MeshDispatcher,
+  type MeshDispatcherBase,
+  type MeshDispatcherOptions,
+  type MeshDispatchOptions,
+  type UndiciModuleLike,
+} from './interceptors/undici.js';
+export { isUpstreamResponseError, type UpstreamResponse, type UpstreamResponseError } from './interceptors/undici-attempt.js';
+export { EjectionMetrics, type EjectionReason } from './lib/ejection-metrics.js';
+export type { SuccessRateOptions } from './lib/success-rate.js';
+
 // Retries and circuit breakers (cockatiel)
 export { meshPolicy } from './interceptors/mesh-policy.js';
 export { instrumentPolicy } from './interceptors/instrument-policy.js';
+export type { RetryBudgetOptions } from './lib/retry-budget.js';
 export type {
   InstrumentPolicyOptions,
   InstrumentedPolicy,

@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import type { Balancer } from '../lib/balancer.js';
 import { defaultIsFailure } from '../lib/failure.js';
 import { describeValue, type MetricsOptions } from '../lib/options.js';
@@ -6,8 +5,24 @@ import { checkLogger } from './policy-options.js';
 import type { InstrumentedPolicy, PolicyLogger } from './policy-types.js';
 import type { PolicyLike } from './policy-walk.js';
 
-/** What `operation` receives: the dispatch options of the call (method, origin, path, headers). */
-export type MeshDispatchOptions = Dispatcher.DispatchOptions;
+/**
+ * What `operation` receives: the dispatch options of the call, as undici hands them to a dispatcher (seen
+ * structurally, so the kit's types need no undici installed).
+ */
+export interface MeshDispatchOptions {
+  readonly origin?: string | URL;
+  readonly path: string;
+  readonly method: string;
+  readonly headers?: unknown;
+  readonly body?: unknown;
+}
+
+/** An undici dispatcher (an `Agent`, a `Pool`, a composed one), seen structurally. */
+export interface DispatcherLike {
+  dispatch(options: never, handler: never): boolean;
+  close(...args: never[]): unknown;
+  destroy(...args: never[]): unknown;
+}
 
 export interface MeshDispatcherOptions extends MetricsOptions {
   /** The `service` label of the call families: the service this dispatcher's calls go to. Required, non-empty. */
@@ -46,7 +61,7 @@ export interface MeshDispatcherOptions extends MetricsOptions {
    * The dispatcher the attempts go through (an undici `Agent`, `Pool`, or one with undici interceptors composed).
    * @defaultValue a new `Agent` of the installed `undici` package, whose pools feed the `mesh_lb_pool_*` gauges
    */
-  readonly dispatcher?: Dispatcher;
+  readonly dispatcher?: DispatcherLike;
   /**
    * The `undici` module (6 or 7) to build on, when it cannot be loaded as the peer dependency `undici`.
    * @defaultValue the installed `undici` package, loaded on first use
@@ -67,7 +82,7 @@ export interface ResolvedDispatcherOptions {
   readonly policy: PolicyLike | InstrumentedPolicy | undefined;
   readonly operation: string | ((options: MeshDispatchOptions) => string) | undefined;
   readonly isFailure: (outcome: unknown) => boolean;
-  readonly dispatcher: Dispatcher | undefined;
+  readonly dispatcher: DispatcherLike | undefined;
 }
 
 function hasMethod(value: unknown, name: string): boolean {

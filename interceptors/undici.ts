@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
-import type { Dispatcher as NodeFetchDispatcher } from 'undici-types';
 import type { Balancer, BalancerAttempt, BalancerInstance } from '../lib/balancer.js';
 import { LoadBalancerMetrics } from '../lib/load-balancer-metrics.js';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
@@ -12,10 +11,15 @@ import { instrumentPolicy } from './instrument-policy.js';
 import type { InstrumentedPolicy } from './policy-types.js';
 import { DispatchCall, type CallCore } from './undici-call.js';
 import { CallerSink } from './undici-handler.js';
-import { resolveDispatcherOptions, type MeshDispatcherOptions, type ResolvedDispatcherOptions } from './undici-options.js';
+import {
+  resolveDispatcherOptions,
+  type MeshDispatcherOptions,
+  type MeshDispatchOptions,
+  type ResolvedDispatcherOptions,
+} from './undici-options.js';
 import { hasHeader, headerValue, originText, targetOf, withHeader, type InstanceTarget } from './undici-target.js';
 
-export type { MeshDispatcherOptions, MeshDispatchOptions } from './undici-options.js';
+export type { DispatcherLike, MeshDispatcherOptions, MeshDispatchOptions } from './undici-options.js';
 export { isUpstreamResponseError, type UpstreamResponse, type UpstreamResponseError } from './undici-attempt.js';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
@@ -53,12 +57,30 @@ function loadUndici(): UndiciModule {
   return (loaded = checkModule(mod));
 }
 
+/** The dispatcher type the global `fetch` takes, as `@types/node` declares it (`unknown` without Node's types). */
+export type FetchDispatcher = RequestInit extends { dispatcher?: infer D } ? NonNullable<D> : unknown;
+
+/** What every dispatcher made by {@link meshDispatcher} has, whichever undici it is built on. */
+export interface MeshDispatcherBase {
+  dispatch(options: MeshDispatchOptions, handler: object): boolean;
+  /** Closes the dispatcher underneath (waiting for its requests), and takes the pool gauges away. */
+  close(): Promise<void>;
+  /** Destroys the dispatcher underneath (aborting its requests), and takes the pool gauges away. */
+  destroy(): Promise<void>;
+}
+
 /**
- * A dispatcher made by {@link meshDispatcher}: an undici `Dispatcher`, so `request()`, `compose()` and the rest work.
- * Typed as both the `undici` package's and the one `@types/node` gives the global `fetch` (`undici-types`), so that
- * `fetch(url, { dispatcher })` and `setGlobalDispatcher(dispatcher)` both type-check.
+ * A dispatcher made by {@link meshDispatcher}: at run time an instance of the undici module's own `Dispatcher`, so
+ * `request()`, `compose()` and the rest work. Typed as the dispatcher the global `fetch` takes, so that
+ * `fetch(url, { dispatcher })` type-checks; given `undici` (the module), `meshDispatcher` also types it as that
+ * module's `Dispatcher`, for its `request()` and `setGlobalDispatcher()`. The kit's types import no undici.
  */
-export type MeshDispatcher = Dispatcher & NodeFetchDispatcher;
+export type MeshDispatcher<D = unknown> = MeshDispatcherBase & FetchDispatcher & D;
+
+/** An undici module (`import * as undici from 'undici'`), seen structurally. */
+export interface UndiciModuleLike {
+  readonly Dispatcher: abstract new (...args: never[]) => object;
+}
 
 function noInstanceError(service: string): Error {
   return Object.assign(new Error(`no instance of service ${JSON.stringify(service)} is registered`), {
@@ -96,7 +118,7 @@ class MeshDispatchCore implements CallCore {
       o.policy === undefined
         ? undefined
         : instrumentPolicy(o.policy, { ...options, service: o.service, isFailure: o.isFailure, operation: undefined });
-    this.inner = o.dispatcher ?? this.ownAgent(undici);
+    this.inner = (o.dispatcher as Dispatcher | undefined) ?? this.ownAgent(undici);
     if (o.balancer !== undefined) {
       const balancer = o.balancer;
       this.poolWatch = new PoolMetrics(metrics).watch(() => this.poolStats(balancer));
@@ -132,7 +154,7 @@ class MeshDispatchCore implements CallCore {
     if (options.upgrade || options.method === 'CONNECT') return this.inner.dispatch(options, handler);
     let call: DispatchCall;
     try {
-      const operation = this.operationOf(options);
+      const operation = this.operationOf(options as unknown as MeshDispatchOptions);
       call = new DispatchCall(this, options, new CallerSink(handler as never), operation, this.policyFor(operation));
     } catch {
       this.internal();
@@ -233,7 +255,7 @@ class MeshDispatchCore implements CallCore {
     }
   }
 
-  private operationOf(options: DispatchOptions): string {
+  private operationOf(options: MeshDispatchOptions): string {
     const op = this.o.operation;
     try {
       if (typeof op === 'string') return op;
@@ -288,10 +310,14 @@ function dispatcherClass(undici: UndiciModule): new (core: MeshDispatchCore) => 
  * `mesh_call_duration_seconds` (recorded by the policy when there is one, with the retry families). Labels never hold
  * anything from a URL. Throws a `TypeError` naming a bad option.
  */
+export function meshDispatcher<M extends UndiciModuleLike>(
+  options: MeshDispatcherOptions & { readonly undici: M },
+): MeshDispatcher<InstanceType<M['Dispatcher']>>;
+export function meshDispatcher(options: MeshDispatcherOptions): MeshDispatcher;
 export function meshDispatcher(options: MeshDispatcherOptions): MeshDispatcher {
   const resolved = resolveDispatcherOptions(options);
   const given = options.undici;
   const undici = given === undefined ? loadUndici() : checkModule(given);
   const C = dispatcherClass(undici);
-  return new C(new MeshDispatchCore(options, resolved, undici)) as MeshDispatcher;
+  return new C(new MeshDispatchCore(options, resolved, undici)) as unknown as MeshDispatcher;
 }

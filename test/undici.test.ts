@@ -173,7 +173,9 @@ for (const http of CLIENTS) {
 
         it('is an undici Dispatcher: request() and compose() work on it', async () => {
           const ok = await backend('ok', 'ok');
-          const d = dispatcher();
+          // given the module, the dispatcher is typed as that undici's Dispatcher too
+          const d = meshDispatcher({ service: 'users', registry, undici: undici7 });
+          dispatchers.push(d);
           expect(d).to.be.instanceOf(undici7.Dispatcher);
           const r = await d.request({ origin: ok.url, path: '/a', method: 'GET' });
           expect(await r.body.text()).to.include('"backend":"ok"');
@@ -223,7 +225,8 @@ for (const http of CLIENTS) {
 
         it('works as the global dispatcher, without a dispatcher option', async () => {
           const ok = await backend('ok', 'ok');
-          const d = dispatcher({ balancer: balancer([ok.url]) });
+          const d = meshDispatcher({ service: 'users', registry, undici: undici7, balancer: balancer([ok.url]) });
+          dispatchers.push(d);
           const before = undici7.getGlobalDispatcher();
           undici7.setGlobalDispatcher(d);
           try {

@@ -6,6 +6,7 @@
  * full. `load` runs `concurrency` call loops for `durationMs`.
  */
 import promClient from 'prom-client';
+import * as undici from 'undici';
 import { Agent, request, type Dispatcher } from 'undici';
 import { createBalancer, meshDispatcher } from '../../index.js';
 import { serveRequests } from '../child.js';
@@ -19,6 +20,7 @@ function client(): (i: number) => Promise<unknown> {
   const mesh = variant.endsWith('-mesh');
   const dispatcher: Dispatcher = mesh
     ? meshDispatcher({
+        undici,
         service: 'users',
         registry,
         operation: 'get_user',
