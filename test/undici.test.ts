@@ -531,17 +531,45 @@ for (const http of CLIENTS) {
         expect(await value(`mesh_retry_failure_total{${SERVICE},operation="get",error_type="http_5xx"}`)).to.equal(1);
       });
 
-      it('re-sends a request body on a retry', async () => {
-        const a = await backend({ failFirst: 1 }, 'a');
-        const d = dispatcher({ balancer: balancer([a.url]), policy: policy() });
-        let body = '';
-        a.mode = { failFirst: 1 };
-        const r = await http.send(d, 'http://users/users', { method: 'POST', body: '{"name":"x"}', headers: { 'content-type': 'application/json' } });
-        expect(r.status).to.equal(200);
-        body = a.requests.map((x) => x.method).join(',');
-        expect(body).to.equal('POST,POST');
-        expect(await calls('post', 'success')).to.equal(1);
+      it('re-sends the same request body on a retry', async () => {
+        const bodies: string[] = [];
+        const server = createServer((req, res) => {
+          let text = '';
+          req.setEncoding('utf8');
+          req.on('data', (c: string) => (text += c));
+          req.on('end', () => {
+            bodies.push(text);
+            res.writeHead(bodies.length === 1 ? 503 : 200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ got: text.length }));
+          });
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        try {
+          const d = dispatcher({ balancer: balancer([url]), policy: policy() });
+          const payload = JSON.stringify({ name: 'x'.repeat(70_000) });
+          const r = await http.send(d, 'http://users/users', { method: 'POST', body: payload, headers: { 'content-type': 'application/json' } });
+          expect(r.status).to.equal(200);
+          expect(bodies).to.deep.equal([payload, payload]);
+          expect(await calls('post', 'success')).to.equal(1);
+          expect(await value(`mesh_retry_attempts_total{${SERVICE},operation="post",attempt="1"}`)).to.equal(1);
+        } finally {
+          server.closeAllConnections();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        }
       });
+
+      if (http.name.includes('fetch')) {
+        it('fails a retry that would have to resend a streamed body over 1 MiB, with UND_ERR_REQ_RETRY', async () => {
+          const a = await backend('fail', 'a');
+          const d = dispatcher({ balancer: balancer([a.url], { outlier: false }), policy: policy({ retry: { retries: 1, initialDelayMs: 1, maxDelayMs: 1 } }) });
+          const err = await failure(http.send(d, 'http://users/upload', { method: 'POST', body: 'x'.repeat(1.5 * 1024 * 1024) }));
+          expect((err as { cause?: { code?: string } }).cause?.code).to.equal('UND_ERR_REQ_RETRY');
+          expect(a.requests.length).to.equal(1);
+          expect(await calls('post', 'failure', 'other')).to.equal(1);
+          expect(await value(`mesh_lb_errors_total{${SERVICE},error_type="http_5xx"}`)).to.equal(1);
+        });
+      }
 
       it('does not retry a 4xx: one attempt, one successful call', async () => {
         const ok = await backend('ok', 'ok');
