@@ -1,5 +1,5 @@
-import { FAMILY_MARKER, type MetricObject } from './family.js';
-import { GaugeFamily } from './gauge.js';
+import { FAMILY_MARKER } from './family.js';
+import { GaugeFamily, type GaugeSeries } from './gauge.js';
 import type { ResolvedMetricsOptions } from './options.js';
 import type { SelfMetrics } from './self-metrics.js';
 
@@ -31,7 +31,16 @@ export class SourcedGaugeFamily<L extends string> extends GaugeFamily<L> {
     return { dispose: () => void this[SOURCES].delete(source) };
   }
 
-  override get(): MetricObject {
+  /**
+   * The series as the sources list them now. Every reader goes through here: prom-client's `get()`, and the kit's
+   * own exposition writers, which iterate the series directly.
+   */
+  override *series(): IterableIterator<GaugeSeries> {
+    this.refresh();
+    yield* super.series();
+  }
+
+  private refresh(): void {
     this.reset();
     for (const source of this[SOURCES]) {
       try {
@@ -42,7 +51,6 @@ export class SourcedGaugeFamily<L extends string> extends GaugeFamily<L> {
         this.self.internal();
       }
     }
-    return super.get();
   }
 }
 

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import express from 'express';
+import supertest from 'supertest';
 import * as cockatiel4 from 'cockatiel';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +10,7 @@ import * as undici6 from 'undici6';
 import { createBalancer, type Balancer, type BalancerOptions } from '../lib/balancer.js';
 import { isNoInstanceError } from '../interceptors/axios.js';
 import { meshPolicy } from '../interceptors/cockatiel.js';
+import { metricsHandler } from '../middleware/metrics-handler.js';
 import { meshDispatcher, type MeshDispatcher, type MeshDispatcherOptions } from '../interceptors/undici.js';
 import { closeAll, closedPort, startBackend, type Backend, type BackendMode } from './helpers/backends.js';
 import { sample, samplesOf } from './helpers/exposition.js';
@@ -186,6 +189,28 @@ for (const http of CLIENTS) {
           expect((await fetch(`${ok.url}/c`, { dispatcher: under } as never)).status).to.equal(200);
           expect(await calls('get', 'success')).to.equal(2);
           expect(await value('mesh_calls_total{service="orders",operation="get",status="success"}')).to.equal(1);
+        });
+
+        it("the kit's own scrape (metricsHandler) shows the pool gauges and the retry budget as they are now", async () => {
+          const stall = await backend('stall', 'stall');
+          const p = meshPolicy({ service: 'users', registry, retry: { retries: 1 }, retryBudget: { ratio: 0.5, minRetriesPerSecond: 1, windowMs: 60_000 } });
+          disposables.push(p);
+          const d = dispatcher({ balancer: balancer([stall.url]), policy: p });
+          const app = express();
+          app.get('/metrics', metricsHandler({ registry }));
+          const scrape = async (): Promise<string> => (await supertest(app).get('/metrics').expect(200)).text;
+          const inst = `${SERVICE},instance="${stall.url}"`;
+          const controller = new AbortController();
+          const pending = Array.from({ length: 2 }, () => http.send(d, 'http://users/x', { signal: controller.signal }).catch(() => undefined));
+          while (stall.requests.length < 2) await new Promise((r) => setTimeout(r, 5));
+          let text = await scrape();
+          expect(text).to.include(`mesh_lb_pool_running_requests{${inst}} 2\n`);
+          expect(text).to.include(`mesh_retry_budget_remaining{${SERVICE}} 61\n`); // 60 (floor) + 2 x 0.5
+          controller.abort();
+          await Promise.all(pending);
+          await new Promise((r) => setTimeout(r, 20));
+          text = await scrape();
+          expect(text).to.include(`mesh_lb_pool_running_requests{${inst}} 0\n`);
         });
 
         it('reads the pool gauges from the stats of an undici 7 Agent passed as its dispatcher', async () => {
