@@ -8,7 +8,8 @@ export { ServiceMeshMetrics } from './lib/service-mesh-metrics.js';
 export { classifyError, type ErrorType } from './lib/classify-error.js';
 export type { CircuitStateName } from './lib/circuit-state.js';
 export { defaultIsFailure, isBrokenResponse } from './lib/failure.js';
-export type { MetricsOptions } from './lib/options.js';
+export type { BucketOptions, MetricsOptions, Naming } from './lib/options.js';
+export type { HttpServerFamilies } from './lib/http-server-metrics.js';
 export type { NativeHistogramOptions } from './lib/native-histogram.js';
 export type { CounterFamily, CounterSeries } from './lib/counter.js';
 export type { GaugeFamily, GaugeSeries } from './lib/gauge.js';
@@ -16,10 +17,10 @@ export type { HistogramFamily, HistogramSeries } from './lib/histogram.js';
 
 // Inbound: Express and Koa middleware, the /metrics handlers and server
 export { meshMetrics, type ExpressMiddleware } from './middleware/express.js';
-export { koaMeshMetrics, type KoaInboundContext, type KoaMiddleware } from './middleware/koa.js';
+export { koaMeshMetrics, type KoaInboundContext, type KoaLabelContext, type KoaMiddleware } from './middleware/koa.js';
 export { instrumentExpress, type ExpressTarget, type Instrumentation } from './middleware/instrument-express.js';
 export { instrumentKoa, type KoaAppLike } from './middleware/instrument-koa.js';
-export type { ExcludeRule, InboundOptions } from './middleware/inbound-options.js';
+export type { CustomLabels, ExcludeRule, InboundOptions, SkipInfo } from './middleware/inbound-options.js';
 export {
   koaMetricsHandler,
   metricsHandler,

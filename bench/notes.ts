@@ -76,6 +76,15 @@ export const NOTES: Record<string, readonly string[]> = {
       'router\'s share fell from 12.6 % to 11.0 %. What remains is the recorder\'s own work (mostly `end`: the label ' +
       'lookup and the observation) and the `close` listener Node adds per request: about 2 µs of a request of ' +
       'about 90 µs, the size of the +2 % CPU target, so meeting it depends on the recorder, not on the mode.',
+    'Two `meshMetrics()` rows: "first byte and body sizes off" is the middleware with `families: { firstByte: ' +
+      'false, bodySizes: false }`, which records the duration and in-flight families only, on the same path as ' +
+      'before those families existed (no wire hooks, no extra listeners); "every family on" is the default, which ' +
+      'also records `…_response_first_byte_seconds` and both body size histograms. The per-request cost of the ' +
+      'latter: two more listener registrations (on the response and the request, under one symbol event, sharing ' +
+      'the one closure), a notification from the `writeHead`/`write`/`end` wrappers of `lib/wire-hooks.ts` (one ' +
+      'property read each on responses nobody measures), one `getHeader` at the end, and three more histogram ' +
+      'observations. Nothing is stored on the response or request, so Express\'s per-object hidden classes take no ' +
+      'new slow path.',
   ],
   'Inbound Koa': [
     'Koa 3 with @koa/router, one route `GET /users/:id`; same procedure as Express. `koaMeshMetrics()` is mounted ' +
@@ -90,6 +99,7 @@ export const NOTES: Record<string, readonly string[]> = {
       'which costs one promise reaction per request. In the same loaded `--quick --profile` run as the Express ' +
       'note, the kit\'s self time was 2.1 % of the busy time in both modes, while koa-compose fell from 3.4 % to ' +
       '3.0 % and the microtask queue from 2.7 % to 1.8 % of it.',
+    'As for Express, two rows: the first-byte and body size families off (the previous path) and on (the default).',
   ],
   'Outbound axios': [
     'The measured process is the client, pinned to the measured core; the upstream (two plain Node HTTP servers, ' +

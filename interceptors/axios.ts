@@ -1,5 +1,6 @@
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { Balancer, BalancerAttempt } from '../lib/balancer.js';
+import { HttpClientMetrics } from '../lib/http-client-metrics.js';
 import { LoadBalancerMetrics } from '../lib/load-balancer-metrics.js';
 import { isBrokenResponse } from '../lib/failure.js';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
@@ -13,6 +14,8 @@ import {
   type InstrumentAxiosOptions,
   type ResolvedAxiosOptions,
 } from './axios-options.js';
+import { requestBodyBytes, responseBodyBytes } from './axios-sizes.js';
+import { AttemptWire, runWatched, watchClientRequests } from './attempt-wire.js';
 import { instrumentPolicy } from './instrument-policy.js';
 import type { InstrumentedPolicy, PolicyCallContext } from './policy-types.js';
 
@@ -68,6 +71,8 @@ class AxiosInstrumentation {
   private readonly lb: LoadBalancerMetrics;
   private readonly self: SelfMetrics;
   private readonly adapters: AdapterResolver;
+  /** OpenTelemetry naming: the per-attempt `http_client_request_duration_seconds`. */
+  private readonly client: HttpClientMetrics | undefined;
   /** Reads a call's trace id for exemplars; only for an OpenMetrics registry. */
   private readonly traceOf: TraceIdReader | undefined;
   /** The adapter every instrumented request gets; it runs the call. */
@@ -87,6 +92,8 @@ class AxiosInstrumentation {
     this.lb = new LoadBalancerMetrics(metrics);
     this.self = new SelfMetrics(metrics);
     this.adapters = new AdapterResolver(instance);
+    this.client = metrics.naming === 'otel' ? new HttpClientMetrics(metrics) : undefined;
+    if (this.balancer !== undefined) watchClientRequests();
     this.traceOf = exemplarTraceReader(metrics.registry);
     this.policy =
       o.policy === undefined
@@ -136,24 +143,75 @@ class AxiosInstrumentation {
     const spec = ORIGINAL_ADAPTER in config ? config[ORIGINAL_ADAPTER] : this.instance.defaults.adapter;
     const adapter = await this.adapters.resolve(spec, config);
     const balanced = this.balancer !== undefined && (config.allowAbsoluteUrls === false || !ABSOLUTE_URL.test(config.url ?? ''));
-    if (!balanced) return adapter(signal === undefined ? config : { ...config, signal });
+    if (!balanced) return this.send(adapter, signal === undefined ? config : { ...config, signal });
     const attempt = this.start();
     if (attempt === undefined) throw noInstanceError(this.service);
     if (this.traceOf !== undefined) attempt.traceId = this.traceIdOf(config);
     let response: AxiosResponse;
+    const sent = requestBodyBytes(config);
+    const wire = new AttemptWire();
+    const start = performance.now();
     try {
       // The picked instance goes on the call's own config (axios makes one per request, and a call's attempts run
       // one after another); copying the whole config per attempt cost ~10 µs a call (BENCHMARKS.md). An attempt
       // with a signal of its own still gets a copy, so the caller's signal stays on the call's config.
       const attemptConfig: InternalAxiosRequestConfig = signal === undefined ? config : { ...config, signal };
       attemptConfig.baseURL = attempt.instance.url;
-      response = await adapter(attemptConfig);
+      response = await runWatched(wire, () => this.send(adapter, attemptConfig));
     } catch (error) {
+      this.wireFigures(attempt, wire, start, sent, (error as { response?: AxiosResponse } | null)?.response, config);
       this.end(attempt, error, signal !== undefined && signal.aborted && !callerAborted(config));
       throw error;
     }
+    this.wireFigures(attempt, wire, start, sent, response, config);
     this.end(attempt, response, false);
     return response;
+  }
+
+  /**
+   * Records an attempt's time to the response head (when Node's client saw one) and its body sizes: the response's
+   * wire bytes as the client received them, or, without that view (the fetch adapter) or for a stream still being
+   * read, what axios gives.
+   */
+  private wireFigures(
+    attempt: BalancerAttempt,
+    wire: AttemptWire,
+    start: number,
+    sent: number | undefined,
+    response: AxiosResponse | undefined,
+    config: InternalAxiosRequestConfig,
+  ): void {
+    try {
+      if (wire.headAt >= 0) attempt.firstByte((wire.headAt - start) / 1000);
+      const streamed = config.responseType === 'stream';
+      attempt.bodySizes(sent, wire.received >= 0 && !streamed ? wire.received : responseBodyBytes(response));
+    } catch {
+      this.self.internal();
+    }
+  }
+
+  /** Runs the adapter; with OpenTelemetry naming, times it into `http_client_request_duration_seconds`. */
+  private send(
+    adapter: (config: InternalAxiosRequestConfig) => Promise<AxiosResponse>,
+    config: InternalAxiosRequestConfig,
+  ): Promise<AxiosResponse> {
+    const client = this.client;
+    if (client === undefined) return adapter(config);
+    const start = performance.now();
+    const done = (status: number | undefined, error: unknown): void => {
+      const url = config.url !== undefined && ABSOLUTE_URL.test(config.url) ? config.url : config.baseURL;
+      client.observe(config.method, url, { status, error }, (performance.now() - start) / 1000);
+    };
+    return adapter(config).then(
+      (response) => {
+        done(response.status, undefined);
+        return response;
+      },
+      (error: unknown) => {
+        done((error as { response?: { status?: number } } | null)?.response?.status, error);
+        throw error;
+      },
+    );
   }
 
   /**

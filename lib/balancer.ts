@@ -29,6 +29,18 @@ export interface BalancerAttempt {
    * is counted in `mesh_lb_errors_total` but does not touch the instance's health score or outlier streak.
    */
   fail(error: unknown): void;
+  /**
+   * Records the attempt's body sizes in bytes into `mesh_lb_request_body_size_bytes` and
+   * `mesh_lb_response_body_size_bytes`: request body as sent, response body as received (compressed when it was);
+   * `undefined` for a size the caller does not know. Once per attempt, before or after it ends; later calls are
+   * ignored. Any outbound integration (axios, fetch) calls it.
+   */
+  bodySizes(requestBytes: number | undefined, responseBytes: number | undefined): void;
+  /**
+   * Records the seconds from the attempt's start to its response head into `mesh_lb_response_first_byte_seconds`;
+   * once per attempt (later calls are ignored), only for attempts that got a head.
+   */
+  firstByte(seconds: number): void;
 }
 
 /** A client-side load balancer over one service's instances, with outlier detection and metrics. */
@@ -57,6 +69,8 @@ export interface Balancer {
 
 class Attempt implements BalancerAttempt {
   private done = false;
+  private sized = false;
+  private headed = false;
   traceId: string | undefined;
   constructor(
     private readonly balancer: MeshBalancer,
@@ -74,6 +88,18 @@ class Attempt implements BalancerAttempt {
     if (this.done) return;
     this.done = true;
     this.balancer.end(this, error, false);
+  }
+
+  bodySizes(requestBytes: number | undefined, responseBytes: number | undefined): void {
+    if (this.sized) return;
+    this.sized = true;
+    this.balancer.sizes(this, requestBytes, responseBytes);
+  }
+
+  firstByte(seconds: number): void {
+    if (this.headed) return;
+    this.headed = true;
+    this.balancer.head(this, seconds);
   }
 }
 
@@ -135,6 +161,16 @@ class MeshBalancer implements Balancer {
       this.self.internal();
     }
     return new Attempt(this, record, this.startTime());
+  }
+
+  /** Records an attempt's time to the response head; called at most once per attempt by {@link Attempt}. */
+  head(attempt: Attempt, seconds: number): void {
+    this.lb.observeFirstByte(this.service, attempt.instance.origin, seconds);
+  }
+
+  /** Records an attempt's body sizes; called at most once per attempt by {@link Attempt}. */
+  sizes(attempt: Attempt, requestBytes: number | undefined, responseBytes: number | undefined): void {
+    this.lb.observeBodySizes(this.service, attempt.instance.origin, requestBytes, responseBytes);
   }
 
   /**

@@ -13,6 +13,8 @@ export const CLUSTER_AGGREGATION: Readonly<Record<string, 'sum' | 'average' | 'm
   counter: 'sum',
   histogram: 'sum',
   http_server_requests_in_flight: 'sum',
+  /** OpenTelemetry naming's in-flight gauge (unprefixed). */
+  http_server_active_requests: 'sum',
   lb_active_connections: 'sum',
   lb_instance_health_score: 'average',
   circuit_breaker_state: 'max',

@@ -116,7 +116,7 @@ export abstract class Family<L extends string, S> {
   private single: S | undefined;
 
   protected constructor(config: FamilyConfig<L>) {
-    if (config.labelNames.length > 4) throw new TypeError(`${config.name}: at most 4 labels are supported`);
+    if (config.labelNames.length > 12) throw new TypeError(`${config.name}: at most 12 labels are supported`);
     this.name = config.name;
     this.fullName = config.name;
     this.help = config.help;
@@ -143,7 +143,22 @@ export abstract class Family<L extends string, S> {
   labels(labels: LabelValues<L>): S;
   labels(...values: unknown[]): S;
   labels(a?: unknown, b?: unknown, c?: unknown, d?: unknown): S {
+    // a family of more than four labels (custom labels) takes its values from `arguments`: off the fast path
+    if (this.arity > 4 && !isLabelObject(a)) return this.labelsOf(Array.prototype.slice.call(arguments));
     return this.find(a, b, c, d, false);
+  }
+
+  /**
+   * The series for these label values, given in `labelNames` order, for a family of any number of labels (such as
+   * one with custom labels). Same guard and cap as {@link labels}. Never throws.
+   */
+  labelsOf(values: readonly unknown[]): S {
+    const n = this.arity;
+    if (n <= 4) return this.find(values[0], values[1], values[2], values[3], true);
+    let node: CacheNode<S> | S | undefined = this.cache;
+    for (let i = 0; i < n && node !== undefined; i++) node = (node as CacheNode<S>).get(values[i]);
+    if (node !== undefined) return node as S;
+    return this.resolveAll(values.slice(0, n));
   }
 
   /** Like {@link labels}, with the values named. Never throws. */
@@ -155,6 +170,7 @@ export abstract class Family<L extends string, S> {
       this.faults.internal();
       return this.overflow();
     }
+    if (this.arity > 4) return this.labelsOf(v);
     return this.find(v[0], v[1], v[2], v[3], true);
   }
 
@@ -203,13 +219,17 @@ export abstract class Family<L extends string, S> {
    */
   remove(labels: LabelValues<L>): boolean;
   remove(...values: unknown[]): boolean;
-  remove(a?: unknown, b?: unknown, c?: unknown, d?: unknown): boolean {
+  remove(a?: unknown): boolean {
     try {
+      let raw: unknown[];
       if (this.arity > 0 && isLabelObject(a)) {
         const named = a as Readonly<Record<string, unknown>>;
-        [a, b, c, d] = this.labelNames.map((name) => named[name]);
+        raw = this.labelNames.map((name) => named[name]);
+      } else {
+        raw = Array.prototype.slice.call(arguments, 0, this.arity);
+        while (raw.length < this.arity) raw.push(undefined);
       }
-      const clean = [a, b, c, d].slice(0, this.arity).map((v) => sanitizeLabelValue(v, this.maxLength));
+      const clean = raw.map((v) => sanitizeLabelValue(v, this.maxLength));
       if (!this.byKey.delete(clean.join('\u0000'))) return false;
       // Raw values of other spellings may still point at the removed series: start the cache afresh.
       this.cache = new Map();
@@ -224,8 +244,11 @@ export abstract class Family<L extends string, S> {
   private resolve(a: unknown, b: unknown, c: unknown, d: unknown, named: boolean): S {
     // by name (prom-client's `labels({ ... })`): never cached, so this costs the positional fast path nothing
     if (!named && this.arity > 0 && isLabelObject(a)) return this.withLabels(a as Partial<Record<L, unknown>>);
+    return this.resolveAll([a, b, c, d].slice(0, this.arity));
+  }
+
+  private resolveAll(raw: readonly unknown[]): S {
     try {
-      const raw = [a, b, c, d].slice(0, this.arity);
       const clean = raw.map((v) => sanitizeLabelValue(v, this.maxLength));
       const key = clean.join('\u0000');
       let series = this.byKey.get(key);

@@ -41,3 +41,4 @@ export {
 } from './protobuf-exposition.js';
 export * from './ejection-metrics.js';
 export type { RetryBudgetOptions } from './retry-budget.js';
+export * from './http-client-metrics.js';

@@ -26,6 +26,12 @@ export class LoadBalancerMetrics {
   readonly errorsTotal: CounterFamily<'service' | 'error_type'>;
   /** `mesh_lb_request_duration_seconds{service,instance}`: attempt durations. */
   readonly requestDurationSeconds: HistogramFamily<'service' | 'instance'>;
+  /** `mesh_lb_request_body_size_bytes{service,instance}`: request body bytes an attempt sent. */
+  readonly requestBodySize: HistogramFamily<'service' | 'instance'>;
+  /** `mesh_lb_response_body_size_bytes{service,instance}`: response body bytes an attempt received. */
+  readonly responseBodySize: HistogramFamily<'service' | 'instance'>;
+  /** `mesh_lb_response_first_byte_seconds{service,instance}`: attempt start to the response head. */
+  readonly responseFirstByte: HistogramFamily<'service' | 'instance'>;
   /** `mesh_lb_active_connections{service,instance}`: attempts in flight. */
   readonly activeConnections: GaugeFamily<'service' | 'instance'>;
   /** `mesh_lb_instance_health_score{service,instance}`: 0 (failing) to 1 (healthy). */
@@ -49,6 +55,24 @@ export class LoadBalancerMetrics {
       name: 'lb_request_duration_seconds',
       help: 'Duration of attempts sent to an instance, in seconds.',
       labelNames: ['service', 'instance'],
+    });
+    this.requestBodySize = histogramFamily(o, self, {
+      name: 'lb_request_body_size_bytes',
+      help: 'Request body bytes of attempts sent to an instance.',
+      labelNames: ['service', 'instance'],
+      buckets: 'size',
+    });
+    this.responseBodySize = histogramFamily(o, self, {
+      name: 'lb_response_body_size_bytes',
+      help: 'Response body bytes of attempts sent to an instance, as received (compressed when the response was).',
+      labelNames: ['service', 'instance'],
+      buckets: 'size',
+    });
+    this.responseFirstByte = histogramFamily(o, self, {
+      name: 'lb_response_first_byte_seconds',
+      help: 'Seconds from the start of an attempt sent to an instance to the arrival of its response head.',
+      labelNames: ['service', 'instance'],
+      buckets: 'firstByte',
     });
     this.activeConnections = gaugeFamily(o, self, {
       name: 'lb_active_connections',
@@ -84,6 +108,25 @@ export class LoadBalancerMetrics {
   observeRequestDuration(service: string, instance: string, seconds: number, traceId?: string): void {
     try {
       observeTraced(this.requestDurationSeconds.labels(service, instanceLabel(instance)), seconds, traceId);
+    } catch {
+      this.self.internal();
+    }
+  }
+
+  /** Body sizes of one attempt in bytes; an `undefined` size (not known) is not observed. */
+  observeBodySizes(service: string, instance: string, requestBytes: number | undefined, responseBytes: number | undefined): void {
+    try {
+      if (requestBytes !== undefined) this.requestBodySize.labels(service, instance).observe(requestBytes);
+      if (responseBytes !== undefined) this.responseBodySize.labels(service, instance).observe(responseBytes);
+    } catch {
+      this.self.internal();
+    }
+  }
+
+  /** Seconds from an attempt's start to its response head. */
+  observeFirstByte(service: string, instance: string, seconds: number): void {
+    try {
+      this.responseFirstByte.labels(service, instance).observe(seconds);
     } catch {
       this.self.internal();
     }

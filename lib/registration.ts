@@ -3,7 +3,7 @@ import { FAMILY_MARKER, type Aggregator, type Family, type FaultSink } from './f
 import { GaugeFamily } from './gauge.js';
 import { HistogramFamily } from './histogram.js';
 import { sameNativeOptions, type ResolvedNativeHistogramOptions } from './native-histogram.js';
-import type { ResolvedMetricsOptions } from './options.js';
+import type { BucketKind, ResolvedMetricsOptions } from './options.js';
 
 /** What a family is called and labelled, before the prefix is applied. */
 export interface FamilySpec<L extends string> {
@@ -13,6 +13,10 @@ export interface FamilySpec<L extends string> {
   readonly labelNames: readonly L[];
   readonly omitWhenEmpty?: readonly L[];
   readonly aggregator?: Aggregator;
+  /** Histograms: which of the options' bucket kinds it uses. @defaultValue `"duration"` */
+  readonly buckets?: BucketKind;
+  /** A full name that replaces prefix + `name` (OpenTelemetry's names carry no prefix). */
+  readonly fullName?: string;
 }
 
 type AnyFamily = Family<string, unknown> & {
@@ -44,9 +48,10 @@ function obtain<F extends AnyFamily>(
   options: ResolvedMetricsOptions,
   type: 'counter' | 'gauge' | 'histogram',
   spec: FamilySpec<string>,
-  create: (name: string) => F,
+  create: (name: string, buckets: readonly number[]) => F,
 ): F {
-  const name = options.prefix + spec.name;
+  const name = spec.fullName ?? options.prefix + spec.name;
+  const buckets = options.bucketsBy[spec.buckets ?? 'duration'];
   const existing = options.registry.getSingleMetric(name) as unknown as AnyFamily | undefined;
   if (existing !== undefined) {
     const want = `a ${type}{${spec.labelNames.join(',')}}`;
@@ -56,9 +61,9 @@ function obtain<F extends AnyFamily>(
         `metric ${name} is already registered as ${describeExisting(existing)}${ours ? '' : ' not made by mesh-metrics'}; mesh-metrics needs ${want}`,
       );
     }
-    if (type === 'histogram' && !sameLabels(existing.buckets?.map(String), options.buckets.map(String))) {
+    if (type === 'histogram' && !sameLabels(existing.buckets?.map(String), buckets.map(String))) {
       throw new Error(
-        `metric ${name} is already registered with buckets [${existing.buckets?.join(', ')}], not [${options.buckets.join(', ')}]`,
+        `metric ${name} is already registered with buckets [${existing.buckets?.join(', ')}], not [${buckets.join(', ')}]`,
       );
     }
     if (type === 'histogram' && !sameNativeOptions(existing.nativeHistograms ?? null, options.nativeHistograms)) {
@@ -68,7 +73,7 @@ function obtain<F extends AnyFamily>(
     }
     return existing as F;
   }
-  const family = create(name);
+  const family = create(name, buckets);
   options.registry.registerMetric(family as never);
   return family;
 }
@@ -98,13 +103,13 @@ export function histogramFamily<L extends string>(
     options,
     'histogram',
     spec,
-    (name) =>
+    (name, buckets) =>
       new HistogramFamily<L>({
         ...spec,
         name,
         options,
         faults,
-        buckets: options.buckets,
+        buckets,
         nativeHistograms: options.nativeHistograms,
       }) as never,
   );

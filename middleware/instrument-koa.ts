@@ -2,7 +2,7 @@ import { describeValue } from '../lib/options.js';
 import { addEntryHook, type EntryWrapper } from './entry-hook.js';
 import { resolveInboundOptions, type InboundOptions } from './inbound-options.js';
 import type { Instrumentation } from './instrument-express.js';
-import { koaErrorStatus, koaRecorder, watchBody, type KoaInboundContext } from './koa.js';
+import { koaErrorStatus, koaRecorder, watchBody, type KoaInboundContext, type KoaLabelContext } from './koa.js';
 
 /** A Koa 2 or 3 application (typed loosely, so the root entry needs no Koa). */
 export interface KoaAppLike {
@@ -80,7 +80,7 @@ const beforeHandleRequest: EntryWrapper<BeginContext> = (original, hook) => {
  * matched route, exists only inside the app), so every server serving `app.callback()` is measured and nothing
  * else. Options are those of `koaMeshMetrics()`, checked here (a `TypeError` names the bad value).
  */
-export function instrumentKoa(app: KoaAppLike, options: InboundOptions = {}): Instrumentation {
+export function instrumentKoa(app: KoaAppLike, options: InboundOptions<KoaLabelContext> = {}): Instrumentation {
   const a = app as { handleRequest?: unknown } | null;
   if (typeof a !== 'object' || a === null || typeof a.handleRequest !== 'function') {
     throw new TypeError(`app must be a Koa application, got ${describeValue(app)}`);

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { UNMATCHED_ROUTE } from '../lib/http-server-metrics.js';
 import { clientLeft, SERVER_ABANDONED_STATUS, serverAbandonedStatus } from './abandoned.js';
 import { resolveInboundOptions, type InboundOptions, type InboundSetup } from './inbound-options.js';
@@ -10,6 +10,13 @@ export interface KoaInboundContext {
   readonly res: ServerResponse;
   readonly originalUrl: string;
   readonly response: object;
+}
+
+/** What custom label functions get on Koa: the context (its request headers, `state` and `get()` included). */
+export interface KoaLabelContext extends KoaInboundContext {
+  readonly headers: IncomingHttpHeaders;
+  readonly state: Record<string, unknown>;
+  get(field: string): string;
 }
 
 /** A Koa 2 or 3 middleware. */
@@ -64,6 +71,7 @@ export function koaRecorder(setup: InboundSetup, errorKey: symbol): InboundRecor
     (_res, status, ctx) => koaRouteTemplate(ctx, status),
     // an error thrown through the chain, else who closed it: a failed body stream or res.destroy(err) is the server's
     (res, ctx) => (ctx as ErrorMarked)[errorKey] ?? serverAbandonedStatus(res),
+    (_res, ctx) => ctx,
   );
 }
 
@@ -73,7 +81,7 @@ export function koaRecorder(setup: InboundSetup, errorKey: symbol): InboundRecor
  * with its status (else 500) and rethrown unchanged. Options are checked here; at run time it never throws its own
  * faults into a request.
  */
-export function koaMeshMetrics(options: InboundOptions = {}): KoaMiddleware {
+export function koaMeshMetrics(options: InboundOptions<KoaLabelContext> = {}): KoaMiddleware {
   const setup = resolveInboundOptions(options);
   // Per-request state rides on Koa's ctx (handed to the recorder), not on the response: see middleware/recorder.ts.
   const errorKey = Symbol('mesh-metrics.koaError');

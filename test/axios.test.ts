@@ -6,6 +6,7 @@ import * as cockatiel3 from 'cockatiel3';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { createBalancer, type Balancer, type BalancerOptions } from '../lib/balancer.js';
 import { instrumentAxios, isNoInstanceError, type InstrumentAxiosOptions } from '../interceptors/axios.js';
@@ -233,7 +234,90 @@ describe('instrumentAxios', () => {
     });
   });
 
+  describe("naming: 'otel'", () => {
+    it('records every attempt in http_client_request_duration_seconds with OpenTelemetry attributes, line by line', async () => {
+      const a = await backend('ok', 'a');
+      const closed = await closedPort();
+      const c = client({ naming: 'otel', balancer: balancer([a.url]) });
+      await c.get('/users/1');
+      await c.post('/users', { n: 1 });
+      expect((await failure(c.get('/_/status/503'))).response?.status).to.equal(503);
+      expect((await failure(c.get('/_/status/404'))).response?.status).to.equal(404);
+      const direct = client({ naming: 'otel', service: 'direct' }, axios.create());
+      expect((await failure(direct.request({ method: 'purge', url: `${closed.url}/x` }))).code).to.equal('ECONNREFUSED');
+      const series = (method: string, port: number, status?: number, error?: string): string =>
+        `{http_request_method="${method}",server_address="127.0.0.1",server_port="${port}"` +
+        `${status === undefined ? '' : `,http_response_status_code="${status}"`}${error === undefined ? '' : `,error_type="${error}"`}}`;
+      expect(await lines('http_client_request_duration_seconds_count')).to.deep.equal([
+        `http_client_request_duration_seconds_count${series('GET', a.port, 200)} 1`,
+        `http_client_request_duration_seconds_count${series('POST', a.port, 200)} 1`,
+        `http_client_request_duration_seconds_count${series('GET', a.port, 503, '503')} 1`,
+        `http_client_request_duration_seconds_count${series('GET', a.port, 404, '404')} 1`,
+        `http_client_request_duration_seconds_count${series('_OTHER', closed.port, undefined, 'connection_refused')} 1`,
+      ]);
+      // the balancer's own families keep their names
+      expect(await value(`mesh_lb_requests_total{${SERVICE},instance="${a.url}",strategy="round_robin"}`)).to.equal(4);
+    });
+  });
+
   describe('with a balancer', () => {
+    it('records each attempt\'s body sizes (the body sent, the bytes received on the wire) and time to the head', async () => {
+      const gz = gzipSync('y'.repeat(4000));
+      const server: Server = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          if (req.url === '/gzip') {
+            res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': gz.length, 'content-type': 'text/plain' });
+            res.end(gz);
+          } else if (req.url === '/gzip-chunked') {
+            res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' }); // no Content-Length
+            res.write(gz.subarray(0, 10));
+            setImmediate(() => res.end(gz.subarray(10)));
+          } else {
+            res.writeHead(req.url === '/fail' ? 503 : 200, { 'content-type': 'text/plain' });
+            res.write('abc');
+            res.end('defg'); // chunked: no Content-Length
+          }
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const c = client({ balancer: balancer([url]) });
+        expect((await c.post('/gzip', { n: 1 })).data).to.equal('y'.repeat(4000));
+        expect((await c.post('/plain', 'héllo')).data).to.equal('abcdefg');
+        expect((await failure(c.get('/fail'))).response?.status).to.equal(503);
+        // compressed and chunked: axios hands back 4000 bytes, the wire carried the gzip bytes
+        expect((await c.get('/gzip-chunked')).data).to.equal('y'.repeat(4000));
+        const inst = `${SERVICE},instance="${url}"`;
+        expect(await lines('mesh_lb_request_body_size_bytes_sum')).to.deep.equal([`mesh_lb_request_body_size_bytes_sum{${inst}} 13`]);
+        expect(await value(`mesh_lb_request_body_size_bytes_count{${inst}}`)).to.equal(4);
+        expect(await lines('mesh_lb_response_body_size_bytes_sum')).to.deep.equal([
+          `mesh_lb_response_body_size_bytes_sum{${inst}} ${gz.length + 7 + 7 + gz.length}`,
+        ]);
+        expect(await value(`mesh_lb_response_body_size_bytes_bucket{${inst},le="64"}`)).to.equal(4);
+        expect(await value(`mesh_lb_response_body_size_bytes_count{${inst}}`)).to.equal(4);
+        // every attempt got a head: one time-to-head observation each
+        expect(await lines('mesh_lb_response_first_byte_seconds_count')).to.deep.equal([
+          `mesh_lb_response_first_byte_seconds_count{${inst}} 4`,
+        ]);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+
+    it('records no time to the head and no response size for an attempt that got no response', async () => {
+      const closed = await closedPort();
+      const c = client({ balancer: balancer([closed.url]) });
+      expect((await failure(c.get('/users/1'))).code).to.equal('ECONNREFUSED');
+      expect(await lines('mesh_lb_response_first_byte_seconds_count')).to.deep.equal([]);
+      expect(await lines('mesh_lb_response_body_size_bytes_count')).to.deep.equal([]);
+      expect(await lines('mesh_lb_request_body_size_bytes_count')).to.deep.equal([
+        `mesh_lb_request_body_size_bytes_count{${SERVICE},instance="${closed.url}"} 1`,
+      ]);
+    });
+
     it('spreads attempts, counting each instance, its duration and its active connections', async () => {
       const a = await backend('ok', 'a');
       const b = await backend('ok', 'b');

@@ -230,10 +230,11 @@ describe('the cluster aggregation table', () => {
     new LoadBalancerMetrics(o);
     new RetryMetrics(o);
     new HttpServerMetrics(o);
+    new HttpServerMetrics(resolveMetricsOptions({ registry, naming: 'otel', prefix: 'o_' }));
     const families = registry.getMetricsAsArray() as unknown as { name: string; type: string; aggregator: string }[];
-    expect(families.length).to.equal(19);
+    expect(families.length).to.equal(32);
     for (const f of families) {
-      const short = f.name.slice('mesh_'.length);
+      const short = /^(mesh|o)_/.test(f.name) ? f.name.replace(/^(mesh|o)_/, '') : f.name;
       if (f.type === 'gauge') expect(CLUSTER_AGGREGATION, f.name).to.have.property(short);
       const expected = CLUSTER_AGGREGATION[short] ?? CLUSTER_AGGREGATION[f.type];
       expect(f.aggregator, f.name).to.equal(expected);

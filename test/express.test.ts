@@ -1,13 +1,17 @@
 import { expect } from 'chai';
 import express5, { type NextFunction, type Request, type Response } from 'express';
 import express4 from 'express4';
+import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { Registry } from 'prom-client';
+import compression from 'compression';
 import request from 'supertest';
-import { meshMetrics, metricsHandler } from './helpers/internals.js';
+import { meshMetrics, metricsHandler, type InboundOptions } from './helpers/internals.js';
 import { sampleIn } from './helpers/exposition.js';
 import { expressModes, type InboundMode } from './helpers/inbound-modes.js';
 import { checkMixedTraffic } from './helpers/mixed-traffic.js';
+import * as wire from './helpers/wire-traffic.js';
 import {
   abortMidResponse,
   bulkClient,
@@ -88,6 +92,51 @@ function trafficApp(mode: ExpressMode, express: Express, registry: Registry): Re
   return app;
 }
 
+/** The routes of `test/helpers/wire-traffic.ts` on an Express app measured with `options`. */
+function wireHarness(mode: ExpressMode, express: Express): wire.WireHarness {
+  return {
+    start: (options: InboundOptions<{ readonly headers: IncomingHttpHeaders }>) => {
+      const app = express();
+      app.set('env', 'test');
+      mode.measure(app, options);
+      app.get('/json/:id', (req: Request, res: Response) => {
+        res.json({ id: req.params['id'] });
+      });
+      app.get('/download', (_req: Request, res: Response) => {
+        res.type('text/plain');
+        res.write('a'.repeat(1000));
+        res.write('b'.repeat(1000));
+        setImmediate(() => res.end('c'.repeat(1000)));
+      });
+      app.get('/events', (_req: Request, res: Response) => {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+        res.write('data: tick\n\n');
+      });
+      app.post('/upload', (req: Request, res: Response) => {
+        req.on('data', () => {});
+        req.on('end', () => res.send('ok'));
+      });
+      app.post('/ignore', (_req: Request, res: Response) => {
+        res.send('no');
+      });
+      app.get('/gzip', compression({ threshold: 0 }), (_req: Request, res: Response) => {
+        res.type('text/plain').send('x'.repeat(5000));
+      });
+      app.get('/boom', () => {
+        throw new Error('boom');
+      });
+      const wss = new WebSocketServer({ noServer: true });
+      app.get('/ws/:room', (req: Request) => {
+        wss.handleUpgrade(req, req.socket, Buffer.alloc(0), (ws) => ws.send('hello'));
+      });
+      return listen(app).then((l) => {
+        l.server.on('upgrade', (req: IncomingMessage) => app(req as Request, new ServerResponse(req) as Response));
+        return l;
+      });
+    },
+  };
+}
+
 /** Sends a GET over a raw socket and reads until the server closes the connection, without closing it first. */
 function abortedByServer(port: number, path: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -146,6 +195,21 @@ for (const mode of expressModes) for (const [major, express] of majors) {
       it('counts 1,000+ requests exactly once each, by route template, method and status', async () => {
         await checkMixedTraffic(SERVICE, registry, server, client);
       });
+    });
+
+    describe('first byte, body sizes, streams, custom labels, skip, OpenTelemetry names', () => {
+      const h = wireHarness(mode, express);
+      it('records first byte and body sizes of JSON, HEAD, chunked, gzip and uploaded bodies exactly', () => wire.checkBodySizes(h));
+      it('counts an event stream held 5 s once, timed to its head, with status 200', async function () {
+        this.timeout(15_000);
+        await wire.checkEventStream(h);
+      });
+      it('records an aborted upload as 499 with the bytes that arrived and no first byte', () => wire.checkAbortedUpload(h));
+      it('renders each family with its own buckets', () => wire.checkBucketsPerFamily(h));
+      it('adds custom labels through the label guard; a faulty values function is counted as internal', () => wire.checkCustomLabels(h));
+      it('skips requests after the response and counts them per family', () => wire.checkSkip(h));
+      it("emits OpenTelemetry's names and attributes with naming: 'otel'", () => wire.checkOtelNaming(h));
+      it('counts a WebSocket upgrade once, as 101, when its connection closes', () => wire.checkWebSocket(h));
     });
 
     describe('route templates', () => {
@@ -514,5 +578,37 @@ describe('meshMetrics options', () => {
     expect(() => meshMetrics({ registry, prefix: '9bad' })).to.throw(TypeError, '"9bad"');
     expect(() => meshMetrics(null as never)).to.throw(TypeError, 'options must be an object, got null');
     expect(() => meshMetrics(5 as never)).to.throw(TypeError, 'options must be an object, got 5');
+  });
+
+  it('checks labels, skip and families at construction, naming the bad value', () => {
+    const registry = new Registry();
+    const values = () => ({});
+    expect(() => meshMetrics({ registry, labels: { names: ['route'], values } })).to.throw(TypeError, 'labels.names[0] is a built-in label: "route"');
+    expect(() => meshMetrics({ registry, labels: { names: ['http_route'], values } })).to.throw(TypeError, 'built-in label');
+    expect(() => meshMetrics({ registry, labels: { names: ['le'], values } })).to.throw(TypeError, 'built-in label');
+    expect(() => meshMetrics({ registry, labels: { names: ['a-b'], values } })).to.throw(TypeError, 'labels.names[0] must be a Prometheus label name').and.match(/"a-b"/);
+    expect(() => meshMetrics({ registry, labels: { names: ['__x'], values } })).to.throw(TypeError, 'no leading __');
+    expect(() => meshMetrics({ registry, labels: { names: ['t', 't'], values } })).to.throw(TypeError, 'labels.names[1] repeats "t"');
+    expect(() => meshMetrics({ registry, labels: { names: ['a', 'b', 'c', 'd', 'e'], values } })).to.throw(TypeError, '1 to 4 label names');
+    expect(() => meshMetrics({ registry, labels: { names: [], values } })).to.throw(TypeError, 'labels.names');
+    expect(() => meshMetrics({ registry, labels: { names: ['t'], values: 'x' as never } })).to.throw(TypeError, 'labels.values must be a function, got "x"');
+    expect(() => meshMetrics({ registry, labels: 'tenant' as never })).to.throw(TypeError, 'labels must be { names, values }, got "tenant"');
+    expect(() => meshMetrics({ registry, skip: true as never })).to.throw(TypeError, 'skip must be a function, got true');
+    expect(() => meshMetrics({ registry, families: { sizes: false } as never })).to.throw(TypeError, 'families.sizes is not an optional family');
+    expect(() => meshMetrics({ registry, families: { firstByte: 0 } as never })).to.throw(TypeError, 'families.firstByte must be a boolean, got 0');
+  });
+
+  it('leaves the optional families out when turned off', async () => {
+    const registry = new Registry();
+    const app = express5();
+    app.use(meshMetrics({ registry, service: 's', families: { firstByte: false, bodySizes: false } }));
+    app.get('/x', (_req: Request, res: Response) => {
+      res.send('ok');
+    });
+    await request(app).get('/x').expect(200);
+    const text = await until(registry, (t) => sampleIn(t, 'mesh_http_server_requests_in_flight{service="s"}') === 0);
+    expect(text).not.to.include('first_byte');
+    expect(text).not.to.include('body_size');
+    expect(sampleIn(text, `${FAMILY}_count${inboundKey('s', 'GET', '/x', 200)}`)).to.equal(1);
   });
 });

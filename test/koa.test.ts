@@ -1,14 +1,18 @@
 import Router from '@koa/router';
 import { expect } from 'chai';
 import Koa from 'koa';
+import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
+import { WebSocketServer } from 'ws';
 import { PassThrough, Readable } from 'node:stream';
 import { Registry } from 'prom-client';
+import compress from 'koa-compress';
 import request from 'supertest';
-import { koaMeshMetrics, koaMetricsHandler } from './helpers/internals.js';
+import { koaMeshMetrics, koaMetricsHandler, type InboundOptions, type KoaLabelContext } from './helpers/internals.js';
 import { sampleIn } from './helpers/exposition.js';
 import { koaModes, type InboundMode } from './helpers/inbound-modes.js';
 import { checkMixedTraffic } from './helpers/mixed-traffic.js';
+import * as wire from './helpers/wire-traffic.js';
 import {
   bulkClient,
   countsOf,
@@ -22,7 +26,7 @@ import {
 const require = createRequire(import.meta.url);
 const Koa2 = require('koa2') as typeof Koa;
 
-type KoaMode = InboundMode<Koa>;
+type KoaMode = InboundMode<Koa, KoaLabelContext>;
 const FAMILY = 'mesh_http_server_request_duration_seconds';
 const SERVICE = 'catalog';
 
@@ -82,8 +86,76 @@ function trafficApp(mode: KoaMode, KoaApp: typeof Koa, registry: Registry): Koa 
   return app;
 }
 
+/** The routes of `test/helpers/wire-traffic.ts` on a Koa app measured with `options`. */
+function wireHarness(mode: KoaMode, KoaApp: typeof Koa): wire.WireHarness {
+  return {
+    start: (options: InboundOptions<{ readonly headers: IncomingHttpHeaders }>) => {
+      const app = new KoaApp();
+      app.silent = true;
+      mode.measure(app, options);
+      const router = new Router();
+      router.get('/json/:id', (ctx) => {
+        ctx.body = { id: ctx.params['id'] };
+      });
+      router.get('/download', (ctx) => {
+        ctx.type = 'text/plain';
+        ctx.body = Readable.from(['a'.repeat(1000), 'b'.repeat(1000), 'c'.repeat(1000)]);
+      });
+      router.get('/events', (ctx) => {
+        const body = new PassThrough();
+        ctx.type = 'text/event-stream';
+        ctx.set('Cache-Control', 'no-cache');
+        ctx.body = body;
+        body.write('data: tick\n\n');
+      });
+      router.post('/upload', async (ctx) => {
+        for await (const _chunk of ctx.req) {
+          // read it all
+        }
+        ctx.body = 'ok';
+      });
+      router.post('/ignore', (ctx) => {
+        ctx.body = 'no';
+      });
+      router.get('/gzip', compress({ threshold: 0 }), (ctx) => {
+        ctx.type = 'text/plain';
+        ctx.body = 'x'.repeat(5000);
+      });
+      router.get('/boom', () => {
+        throw new Error('boom');
+      });
+      const wss = new WebSocketServer({ noServer: true });
+      router.get('/ws/:room', (ctx) => {
+        ctx.respond = false;
+        wss.handleUpgrade(ctx.req, ctx.req.socket, Buffer.alloc(0), (ws) => ws.send('hello'));
+      });
+      app.use(router.routes());
+      const callback = app.callback();
+      return listen(callback).then((l) => {
+        l.server.on('upgrade', (req: IncomingMessage) => void callback(req, new ServerResponse(req)));
+        return l;
+      });
+    },
+  };
+}
+
 for (const mode of koaModes) for (const [major, KoaApp] of majors) {
   describe(`${mode.name} on ${major}`, () => {
+    describe('first byte, body sizes, streams, custom labels, skip, OpenTelemetry names', () => {
+      const h = wireHarness(mode, KoaApp);
+      it('records first byte and body sizes of JSON, HEAD, chunked, gzip and uploaded bodies exactly', () => wire.checkBodySizes(h));
+      it('counts an event stream held 5 s once, timed to its head, with status 200', async function () {
+        this.timeout(15_000);
+        await wire.checkEventStream(h);
+      });
+      it('records an aborted upload as 499 with the bytes that arrived and no first byte', () => wire.checkAbortedUpload(h));
+      it('renders each family with its own buckets', () => wire.checkBucketsPerFamily(h));
+      it('adds custom labels through the label guard; a faulty values function is counted as internal', () => wire.checkCustomLabels(h));
+      it('skips requests after the response and counts them per family', () => wire.checkSkip(h));
+      it("emits OpenTelemetry's names and attributes with naming: 'otel'", () => wire.checkOtelNaming(h));
+      it('counts a WebSocket upgrade once, as 101, when its connection closes', () => wire.checkWebSocket(h));
+    });
+
     describe('mixed traffic', () => {
       let registry: Registry;
       let server: Listening;

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import promClient, { Registry } from 'prom-client';
 import {
   DEFAULT_BUCKETS,
+  DEFAULT_SIZE_BUCKETS,
   LoadBalancerMetrics,
   RetryMetrics,
   ServiceMeshMetrics,
@@ -35,6 +36,25 @@ describe('MetricsOptions', () => {
     expect(() => resolveMetricsOptions({ buckets: ['1' as never] })).to.throw(TypeError, 'got "1"');
     expect(() => resolveMetricsOptions({ buckets: [] })).to.throw(TypeError, 'non-empty');
     expect(resolveMetricsOptions({ buckets: [0.5, 1] }).buckets).to.deep.equal([0.5, 1]);
+  });
+
+  it('takes buckets per kind of family, keeping the defaults of the kinds left out, and checks each', () => {
+    const one = resolveMetricsOptions({ buckets: [0.5, 1] });
+    expect(one.bucketsBy).to.deep.equal({ duration: [0.5, 1], firstByte: [0.5, 1], size: DEFAULT_SIZE_BUCKETS });
+    expect(DEFAULT_SIZE_BUCKETS).to.deep.equal([64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]);
+    const per = resolveMetricsOptions({ buckets: { firstByte: [0.1], size: [10, 100] } });
+    expect(per.bucketsBy).to.deep.equal({ duration: DEFAULT_BUCKETS, firstByte: [0.1], size: [10, 100] });
+    expect(per.buckets).to.equal(DEFAULT_BUCKETS);
+    expect(() => resolveMetricsOptions({ buckets: { size: [100, 10] } })).to.throw(TypeError, 'buckets.size[1] = 10');
+    expect(() => resolveMetricsOptions({ buckets: { firstByte: [] } })).to.throw(TypeError, 'buckets.firstByte must be a non-empty array');
+    expect(() => resolveMetricsOptions({ buckets: { latency: [1] } as never })).to.throw(TypeError, 'buckets.latency is not a bucket kind');
+    expect(() => resolveMetricsOptions({ buckets: 5 as never })).to.throw(TypeError, 'buckets must be an array or { duration, firstByte, size }, got 5');
+  });
+
+  it('takes naming "mesh" (the default) or "otel", nothing else', () => {
+    expect(resolveMetricsOptions().naming).to.equal('mesh');
+    expect(resolveMetricsOptions({ naming: 'otel' }).naming).to.equal('otel');
+    expect(() => resolveMetricsOptions({ naming: 'OTel' as never })).to.throw(TypeError, 'naming must be "mesh" or "otel", got "OTel"');
   });
 
   it('rejects bad caps and registries', () => {

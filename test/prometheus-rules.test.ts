@@ -25,7 +25,7 @@ describe('samples/prometheus rules, alerts and dashboard', function () {
     const r = promtool(['check', 'rules', 'rules.yml', 'alerts.yml']);
     expect(r.status, r.output).to.equal(0);
     expect(r.output).to.include('SUCCESS: 10 rules found');
-    expect(r.output).to.include('SUCCESS: 5 rules found');
+    expect(r.output).to.include('SUCCESS: 6 rules found');
   });
 
   it('promtool test rules passes the recording-rule and alert unit tests', () => {
@@ -39,6 +39,14 @@ describe('samples/prometheus rules, alerts and dashboard', function () {
     expect(r.status, r.output).to.equal(0);
   });
 
+  it('takes inbound latency percentiles from the first-byte family, never from the last-byte duration', () => {
+    const files = ['rules.yml', 'alerts.yml', 'dashboard.json'].map((f) => readFileSync(join(DIR, f), 'utf8')).join('\n');
+    const quantiles = [...files.matchAll(/histogram_quantile\([\s\S]*?(mesh_\w+)_bucket/g)].map((m) => m[1] as string);
+    const inbound = quantiles.filter((q) => q.startsWith('mesh_http_server_'));
+    expect(inbound.length).to.equal(3); // the p50 and p99 recording rules, the dashboard's p99 panel
+    expect(new Set(inbound)).to.deep.equal(new Set(['mesh_http_server_response_first_byte_seconds']));
+  });
+
   it('defines the alerts the issue lists', () => {
     const alerts = ruleNames(readFileSync(join(DIR, 'alerts.yml'), 'utf8'), 'alert');
     expect(alerts).to.deep.equal([
@@ -46,6 +54,7 @@ describe('samples/prometheus rules, alerts and dashboard', function () {
       'MeshCircuitOpen',
       'MeshNoHealthyInstances',
       'MeshRetryStorm',
+      'MeshInboundSlowResponses',
       'MeshMetricsCardinalityOverflow',
     ]);
   });

@@ -1,8 +1,9 @@
 /**
- * An Express 5 app with one route, `GET /users/:id`, in one of six variants (argv[2]): `bare`, `noop` (one
- * `app.use()` layer that only calls `next()`: the floor cost of any middleware), `mesh` (`meshMetrics()`),
- * `instrument` (`instrumentExpress(app)`), `channel` (`instrumentExpress(server)`), or `bundle` (express-prom-bundle
- * with method, path and status labels).
+ * An Express 5 app with one route, `GET /users/:id`, in one of seven variants (argv[2]): `bare`, `noop` (one
+ * `app.use()` layer that only calls `next()`: the floor cost of any middleware), `mesh` (`meshMetrics()`, every
+ * family on), `mesh-today` (`meshMetrics()` with the first-byte and body size families off: the duration and
+ * in-flight families only, as before they existed), `instrument` (`instrumentExpress(app)`), `channel`
+ * (`instrumentExpress(server)`), or `bundle` (express-prom-bundle with method, path and status labels).
  */
 import express from 'express';
 import promBundle from 'express-prom-bundle';
@@ -23,6 +24,9 @@ if (variant === 'mesh') {
   instrumentExpress(app, { registry, service: 'bench' });
 } else if (variant === 'channel') {
   prepare = (server) => void instrumentExpress(server, { registry, service: 'bench' });
+} else if (variant === 'mesh-today') {
+  // The recorder as it was before the first-byte and body size families: both optional families off.
+  app.use(meshMetrics({ registry, service: 'bench', families: { firstByte: false, bodySizes: false } }));
 } else if (variant === 'bundle') {
   app.use(
     promBundle({

@@ -1,6 +1,7 @@
 /**
- * A Koa 3 app with @koa/router and one route, `GET /users/:id`, in one of four variants (argv[2]): `bare`, `noop`
- * (one `app.use()` layer that only calls `next()`), `mesh` (`koaMeshMetrics()`) or `instrument` (`instrumentKoa(app)`).
+ * A Koa 3 app with @koa/router and one route, `GET /users/:id`, in one of five variants (argv[2]): `bare`, `noop`
+ * (one `app.use()` layer that only calls `next()`), `mesh` (`koaMeshMetrics()`, every family on), `mesh-today` (the
+ * first-byte and body size families off) or `instrument` (`instrumentKoa(app)`).
  */
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -17,7 +18,10 @@ const router = new Router();
 if (variant === 'mesh') app.use(koaMeshMetrics({ registry, service: 'bench' }) as Koa.Middleware);
 else if (variant === 'instrument') instrumentKoa(app, { registry, service: 'bench' });
 else if (variant === 'noop') app.use((_ctx, next) => next());
-else if (variant !== 'bare') throw new Error(`unknown variant ${variant}`);
+else if (variant === 'mesh-today') {
+  // Both optional families off: the duration and in-flight families only, as before the first byte and body sizes.
+  app.use(koaMeshMetrics({ registry, service: 'bench', families: { firstByte: false, bodySizes: false } }) as Koa.Middleware);
+} else if (variant !== 'bare') throw new Error(`unknown variant ${variant}`);
 
 router.get('/users/:id', (ctx) => {
   ctx.body = `user ${ctx.params.id}`;

@@ -155,8 +155,8 @@ if (!havePrometheus()) {
         return r.length > 0 ? r : undefined;
       });
       expect(errors.map((s) => [s.metric.route, Number(s.value[1])])).to.deep.equal([['/orders/:id', 0]]);
-      const p99 = await until('service_route:mesh_http_server_request_duration_seconds:p99_1m', async () => {
-        const r = await p.query(`service_route:mesh_http_server_request_duration_seconds:p99_1m{service="${SERVICE}"}`);
+      const p99 = await until('service_route:mesh_http_server_response_first_byte_seconds:p99_1m', async () => {
+        const r = await p.query(`service_route:mesh_http_server_response_first_byte_seconds:p99_1m{service="${SERVICE}"}`);
         return r.length > 0 ? r : undefined;
       });
       expect(p99).to.have.length(1);

@@ -1,13 +1,21 @@
 import type express5 from 'express';
 import type Koa from 'koa';
-import { instrumentExpress, instrumentKoa, koaMeshMetrics, meshMetrics, type InboundOptions } from '../../index.js';
+import type { IncomingMessage } from 'node:http';
+import {
+  instrumentExpress,
+  instrumentKoa,
+  koaMeshMetrics,
+  meshMetrics,
+  type InboundOptions,
+  type KoaLabelContext,
+} from '../../index.js';
 import { onServe } from './inbound-traffic.js';
 
 /** One way of measuring an app's inbound requests; the inbound suites run once per mode. */
-export interface InboundMode<App> {
+export interface InboundMode<App, S = IncomingMessage> {
   readonly name: string;
   /** Starts measuring `app` with `options`: mounts the middleware first, or instruments the app. */
-  measure(app: App, options: InboundOptions): void;
+  measure(app: App, options: InboundOptions<S>): void;
 }
 
 /** Instruments every server `listen()` creates for `app` (not supertest's own servers). */
@@ -23,7 +31,7 @@ export const expressModes: readonly InboundMode<ReturnType<typeof express5>>[] =
 ];
 
 /** Koa: `app.use(koaMeshMetrics())` and `instrumentKoa(app)`. */
-export const koaModes: readonly InboundMode<Koa>[] = [
+export const koaModes: readonly InboundMode<Koa, KoaLabelContext>[] = [
   { name: 'koaMeshMetrics', measure: (app, options) => void app.use(koaMeshMetrics(options)) },
   { name: 'instrumentKoa', measure: (app, options) => void instrumentKoa(app, options) },
 ];
