@@ -60,6 +60,7 @@ export interface SkipInfo {
 
 /** The `labels` option: custom label names and the function giving their values. */
 export interface CustomLabels<S = IncomingMessage> {
+  /** The label names, fixed here: Prometheus names, none of the built-in ones, at most {@link MAX_CUSTOM_LABELS}. */
   readonly names: readonly string[];
   /** Express: the request; Koa: the context. Called when the request ends. */
   readonly values: (source: S) => Readonly<Record<string, unknown>>;

@@ -14,8 +14,11 @@ export interface KoaInboundContext {
 
 /** What custom label functions get on Koa: the context (its request headers, `state` and `get()` included). */
 export interface KoaLabelContext extends KoaInboundContext {
+  /** The request headers (`ctx.headers`). */
   readonly headers: IncomingHttpHeaders;
+  /** What your middleware left for later ones (`ctx.state`, where auth middleware puts the user). */
   readonly state: Record<string, unknown>;
+  /** One request header, `""` when absent (`ctx.get()`). */
   get(field: string): string;
 }
 

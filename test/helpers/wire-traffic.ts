@@ -323,8 +323,12 @@ export async function checkOtelNaming(h: WireHarness): Promise<void> {
   }
 }
 
-/** A WebSocket upgrade: counted once when the connection closes, status 101, timed to the handshake, no bodies. */
-export async function checkWebSocket(h: WireHarness): Promise<void> {
+/**
+ * A WebSocket upgrade: counted once when the connection closes, status 101, timed to the handshake, no bodies.
+ * `seen: false` for a mode that never sees upgrades (`instrumentExpress(server)`: Node publishes its channel only for
+ * requests that reach the server's `request` listeners): then nothing at all is recorded for it.
+ */
+export async function checkWebSocket(h: WireHarness, seen = true): Promise<void> {
   const registry = new Registry();
   const server = await h.start({ registry, service: 's' });
   try {
@@ -334,6 +338,16 @@ export async function checkWebSocket(h: WireHarness): Promise<void> {
       ws.once('error', reject);
     });
     expect(message).to.equal('hello');
+    if (!seen) {
+      const closed = new Promise((r) => ws.once('close', r));
+      ws.close();
+      await closed;
+      await new Promise((r) => setTimeout(r, 50));
+      const text = await registry.metrics();
+      expect(samplesOf(text, 'mesh_http_server_requests_in_flight')).to.deep.equal([]);
+      expect(samplesOf(text, 'mesh_http_server_request_duration_seconds_count')).to.deep.equal([]);
+      return;
+    }
     const during = await registry.metrics();
     expect(sampleIn(during, IN_FLIGHT('s'))).to.equal(1);
     expect(samplesOf(during, 'mesh_http_server_request_duration_seconds_count')).to.deep.equal([]);
