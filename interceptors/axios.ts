@@ -182,9 +182,9 @@ class AxiosInstrumentation {
     config: InternalAxiosRequestConfig,
   ): void {
     try {
-      if (wire.headAt >= 0) attempt.firstByte((wire.headAt - start) / 1000);
+      if (wire.headAt >= 0) attempt.firstByte?.((wire.headAt - start) / 1000);
       const streamed = config.responseType === 'stream';
-      attempt.bodySizes(sent, wire.received >= 0 && !streamed ? wire.received : responseBodyBytes(response));
+      attempt.bodySizes?.(sent, wire.received >= 0 && !streamed ? wire.received : responseBodyBytes(response));
     } catch {
       this.self.internal();
     }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { BalancerAttempt } from '../lib/balancer.js';
 import type { CallerSink, LegacyHandler } from './undici-handler.js';
 
@@ -63,6 +64,11 @@ export class DispatchAttempt implements LegacyHandler {
   settle: { resolve(response: UpstreamResponse): void; reject(error: unknown): void } | undefined;
   /** Why the call aborted this attempt: `cancelled` (the caller) or `timeout` (the policy). */
   abortedAs: 'cancelled' | 'timeout' | undefined;
+  /** `performance.now()` at the dispatch, and when the response head arrived (-1: none yet). */
+  readonly startedAt = performance.now();
+  headAt = -1;
+  /** Response body bytes as undici received them (before fetch decompresses them). */
+  received = 0;
 
   constructor(
     private readonly owner: AttemptOwner,
@@ -109,6 +115,7 @@ export class DispatchAttempt implements LegacyHandler {
 
   onHeaders(status: number, raw: RawList, resume: () => void, text: string): boolean {
     if (this.mode !== 'wait') return true;
+    this.headAt = performance.now();
     const response: UpstreamResponse = { status, statusText: text ?? '' };
     this.response = response;
     this.head = { status, raw, resume, text };
@@ -117,6 +124,7 @@ export class DispatchAttempt implements LegacyHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.received += chunk.length;
     if (this.mode === 'forward') return this.sink.data(chunk);
     if (this.mode === 'hold') this.held.push(chunk);
     return true;

@@ -10,6 +10,7 @@ import {
 } from './undici-attempt.js';
 import type { CallerSink } from './undici-handler.js';
 import { ReplayableBody } from './undici-body.js';
+import { headerValue } from './undici-target.js';
 import type { InstrumentedPolicy, PolicyCallContext } from './policy-types.js';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
@@ -229,6 +230,9 @@ export class DispatchCall implements AttemptOwner {
     const lb = attempt.lb;
     try {
       if (lb !== undefined) {
+        // the wire view of the attempt: time to its head, the bytes sent (when known) and received
+        if (attempt.headAt >= 0) lb.firstByte?.((attempt.headAt - attempt.startedAt) / 1000);
+        lb.bodySizes?.(this.requestBytes(), attempt.headAt >= 0 ? attempt.received : undefined);
         if (outcome.ok) {
           if (this.core.failed(outcome.response)) lb.fail(outcome.response);
           else lb.succeed();
@@ -239,6 +243,20 @@ export class DispatchCall implements AttemptOwner {
       this.core.internal();
     }
     if (attempt === this.current) this.onEnd?.(outcome);
+  }
+
+  /**
+   * The request body bytes of an attempt: a string's or bytes' length, 0 without a body, else (a streamed body,
+   * as fetch hands every body over) the request's `Content-Length`; `undefined` when none is known.
+   */
+  private requestBytes(): number | undefined {
+    const body: unknown = this.options.body;
+    if (body === undefined || body === null) return 0;
+    if (typeof body === 'string') return Buffer.byteLength(body);
+    if (body instanceof Uint8Array) return body.byteLength;
+    const length = headerValue(this.options.headers, 'content-length');
+    const text = Array.isArray(length) ? length[0] : length;
+    return typeof text === 'string' && /^\d{1,15}$/.test(text) ? Number(text) : undefined;
   }
 
   /** The policy failed the call: a held response goes to the caller, anything else is the caller's error. */

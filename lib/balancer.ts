@@ -33,14 +33,15 @@ export interface BalancerAttempt {
    * Records the attempt's body sizes in bytes into `mesh_lb_request_body_size_bytes` and
    * `mesh_lb_response_body_size_bytes`: request body as sent, response body as received (compressed when it was);
    * `undefined` for a size the caller does not know. Once per attempt, before or after it ends; later calls are
-   * ignored. Any outbound integration (axios, fetch) calls it.
+   * ignored. Any outbound integration (axios, fetch) calls it. Optional, so that a balancer of your own need not
+   * implement it (its attempts then record no sizes).
    */
-  bodySizes(requestBytes: number | undefined, responseBytes: number | undefined): void;
+  bodySizes?(requestBytes: number | undefined, responseBytes: number | undefined): void;
   /**
    * Records the seconds from the attempt's start to its response head into `mesh_lb_response_first_byte_seconds`;
    * once per attempt (later calls are ignored), only for attempts that got a head.
    */
-  firstByte(seconds: number): void;
+  firstByte?(seconds: number): void;
 }
 
 /** A client-side load balancer over one service's instances, with outlier detection and metrics. */

@@ -376,6 +376,25 @@ for (const http of CLIENTS) {
         expect(await lines('mesh_lb_errors_total')).to.deep.equal([]);
       });
 
+      it('records each attempt\'s body sizes and time to the head (mesh_lb_*_body_size_bytes, _response_first_byte_seconds)', async () => {
+        const a = await backend('ok', 'a');
+        const closed = await closedPort();
+        const d = dispatcher({ balancer: balancer([a.url]) });
+        const got = await http.send(d, 'http://users/users/1');
+        const posted = await http.send(d, 'http://users/users', { method: 'POST', body: 'héllo' } as never);
+        const inst = `${SERVICE},instance="${a.url}"`;
+        expect(await lines('mesh_lb_request_body_size_bytes_sum')).to.deep.equal([`mesh_lb_request_body_size_bytes_sum{${inst}} 6`]);
+        expect(await value(`mesh_lb_request_body_size_bytes_count{${inst}}`)).to.equal(2);
+        const received = Buffer.byteLength(got.text) + Buffer.byteLength(posted.text);
+        expect(await lines('mesh_lb_response_body_size_bytes_sum')).to.deep.equal([`mesh_lb_response_body_size_bytes_sum{${inst}} ${received}`]);
+        expect(await lines('mesh_lb_response_first_byte_seconds_count')).to.deep.equal([`mesh_lb_response_first_byte_seconds_count{${inst}} 2`]);
+        // an attempt that got no response: no head, no response size
+        const none = dispatcher({ balancer: balancer([closed.url]) });
+        await failure(http.send(none, 'http://users/users/1'));
+        expect(await value(`mesh_lb_response_first_byte_seconds_count{${SERVICE},instance="${closed.url}"}`)).to.equal(undefined);
+        expect(await value(`mesh_lb_response_body_size_bytes_count{${SERVICE},instance="${closed.url}"}`)).to.equal(undefined);
+      });
+
       it('reads the pool gauges when scraped: three calls in flight are three running requests on three connections', async () => {
         const stall = await backend('stall', 'stall');
         const d = dispatcher({ balancer: balancer([stall.url]) });
