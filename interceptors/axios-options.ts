@@ -72,8 +72,8 @@ export interface InstrumentAxiosOptions extends MetricsOptions {
   readonly operation?: string | AxiosOperationFunction;
   /**
    * Which outcomes (a response or an error) are failures, for the attempt (health score, outlier detection,
-   * `mesh_lb_errors_total`) and for the call. An error carrying a 2xx/3xx status (axios's "stream has been aborted"
-   * after a `200` head) is a failure whatever it says.
+   * `mesh_lb_errors_total`) and for the call. An error carrying a 2xx/3xx status the request accepted (axios's "stream
+   * has been aborted" after a `200` head) is a failure whatever it says; one `validateStatus` refused (a `304`) is not.
    * @defaultValue `defaultIsFailure`: network errors, timeouts and 5xx statuses fail; 4xx are successful calls
    */
   readonly isFailure?: (outcome: unknown) => boolean;

@@ -49,7 +49,7 @@ export interface PolicyMetricsOptions extends MetricsOptions {
    * Which outcomes (a thrown error or a returned value) are failed calls. Outcomes for which it returns false are
    * successful calls (and `meshPolicy` neither retries them nor lets them trip the breaker). A call rejected by an
    * open circuit is always a failed call (`error_type="circuit_open"`), and so is a call that rejected with an error
-   * carrying a 2xx/3xx status (a body cut by a reset: see `isBrokenResponse`).
+   * carrying a 2xx/3xx status its request accepted (a body cut by a reset: see `isBrokenResponse`).
    * @defaultValue `defaultIsFailure`: outcomes carrying a 5xx status, and errors without a status, are failures;
    * 4xx statuses are successes
    */

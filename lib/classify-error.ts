@@ -1,3 +1,5 @@
+import { refusedStatus } from './failure.js';
+
 /** The fixed vocabulary of `error_type` label values that {@link classifyError} produces for errors. */
 export const ERROR_TYPES = Object.freeze([
   'timeout',
@@ -61,12 +63,13 @@ function fromStatus(status: unknown): ErrorType | undefined {
 }
 
 /**
- * axios's `ERR_BAD_RESPONSE` with a non-error response attached: the head arrived and the connection went away
- * before the body's end ("stream has been aborted"). Its other `ERR_BAD_RESPONSE`s carry a 5xx or no response.
+ * axios's `ERR_BAD_RESPONSE` with a non-error response attached that the request accepted: the head arrived and the
+ * connection went away before the body's end ("stream has been aborted"). Its other `ERR_BAD_RESPONSE`s carry a 5xx,
+ * no response, or a 3xx its `validateStatus` refused (a whole answer, such as a `304`).
  */
-function bodyCut(response: unknown): boolean {
+function bodyCut(e: ErrorLike, response: unknown): boolean {
   const status = typeof response === 'object' && response !== null ? (response as { status?: unknown }).status : undefined;
-  return typeof status === 'number' && status < 400;
+  return typeof status === 'number' && status < 400 && !refusedStatus(e, status);
 }
 
 type ErrorLike = Record<string, unknown> & {
@@ -93,7 +96,7 @@ function fromObject(e: ErrorLike, depth: number): ErrorType | undefined {
   if (byMarker !== undefined) return byMarker;
   if (typeof e.code === 'string' && BY_CODE[e.code] !== undefined) return BY_CODE[e.code];
   const response = e.response;
-  if (e.code === 'ERR_BAD_RESPONSE' && bodyCut(response)) return 'connection_reset';
+  if (e.code === 'ERR_BAD_RESPONSE' && bodyCut(e, response)) return 'connection_reset';
   const byStatus =
     fromStatus(typeof response === 'object' && response !== null ? response.status : undefined) ??
     fromStatus(e.status) ??

@@ -180,6 +180,58 @@ describe('a response cut after its head (connection reset mid-body)', () => {
     expect(await calls('failure', 'connection_reset')).to.equal(2);
   });
 
+  describe('a whole 2xx/3xx answer that validateStatus refused is not a cut body', () => {
+    /** A loopback backend answering every request with `status` and an empty body. */
+    async function answering(status: number): Promise<{ url: string; seen(): number }> {
+      let seen = 0;
+      const server = createServer((_req, res) => {
+        seen++;
+        res.writeHead(status, status === 302 ? { location: '/elsewhere' } : { etag: '"v1"' });
+        res.end();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen: () => seen };
+    }
+
+    for (const [status, config] of [
+      [304, { headers: { 'if-none-match': '"v1"' } }],
+      [302, { maxRedirects: 0 }],
+      [204, { validateStatus: (s: number) => s === 200 }],
+    ] as const) {
+      it(`a ${status} refused by validateStatus: one attempt, not retried, no lb error, a successful call`, async () => {
+        const b = await answering(status);
+        const lb = balancer(b.url);
+        const policy = meshPolicy({ service: 'users', operation: 'get_user', registry, retry: fast });
+        closers.push(() => policy.dispose());
+        const client = instrumentAxios(axios.create(), { service: 'users', registry, balancer: lb, policy });
+        const e = await rejection(client.get('/users/1', { ...config, mesh: { operation: 'get_user' } }));
+        expect(e.response?.status).to.equal(status);
+        expect(isBrokenResponse(e)).to.equal(false);
+        expect(defaultIsFailure(e)).to.equal(false);
+        expect(classifyError(e)).to.not.equal('connection_reset');
+        expect(b.seen()).to.equal(1);
+        expect(await calls('success')).to.equal(1);
+        expect(await value('mesh_retry_attempts_total{service="users",operation="get_user",attempt="1"}')).to.equal(undefined);
+        expect(await value('mesh_lb_errors_total{service="users",error_type="connection_reset"}')).to.equal(undefined);
+        expect(lb.instances()[0]?.healthScore).to.equal(1);
+      });
+    }
+
+    it('a refused 3xx is still a failure when the caller\'s isFailure says so (not forced either way)', async () => {
+      const b = await answering(304);
+      const client = instrumentAxios(axios.create({ baseURL: b.url }), {
+        service: 'users',
+        registry,
+        operation: 'get_user',
+        isFailure: (o) => (o as { response?: { status?: number } }).response?.status === 304,
+      });
+      await rejection(client.get('/users/1'));
+      expect(await calls('success')).to.equal(undefined);
+      expect((await calls('failure', 'other')) ?? 0).to.equal(1);
+    });
+  });
+
   for (const [major, c] of [['cockatiel 4', cockatiel4], ['cockatiel 3', cockatiel3]] as const) {
     it(`a plain ${major} policy through instrumentPolicy records the rejected call as a failure`, async () => {
       const b = await backend('fin');
