@@ -24,6 +24,11 @@ export interface FamilyConfig<L extends string> {
   readonly labelNames: readonly L[];
   /** Labels left out of a series whose value is `""` (such as `error_type` on successful calls). */
   readonly omitWhenEmpty?: readonly L[];
+  /**
+   * The value a label takes when its cleaned value is `""`, however it was written (the balancer families'
+   * `instance`: Prometheus would read an empty one as missing and put the scrape target's address there).
+   */
+  readonly emptyAs?: Readonly<Partial<Record<L, string>>>;
   readonly aggregator?: Aggregator;
   readonly options: ResolvedMetricsOptions;
   /** `null` for the kit's own fault counters, which must not report into themselves. */
@@ -109,6 +114,7 @@ export abstract class Family<L extends string, S> {
   private readonly maxSeries: number;
   private readonly maxLength: number;
   private readonly omit: readonly boolean[];
+  private readonly fill: readonly (string | undefined)[] | undefined;
   private readonly byKey = new Map<string, S>();
   private cache: CacheNode<S> = new Map();
   private cacheSize = 0;
@@ -129,6 +135,18 @@ export abstract class Family<L extends string, S> {
     this.maxLength = config.options.maxLabelValueLength;
     const omitted = new Set<string>(config.omitWhenEmpty ?? []);
     this.omit = this.labelNames.map((n) => omitted.has(n));
+    const emptyAs = config.emptyAs;
+    this.fill = emptyAs === undefined ? undefined : this.labelNames.map((n) => emptyAs[n]);
+  }
+
+  /** The cleaned label values of `raw` (a series' identity): sanitised, an empty one replaced per `emptyAs`. */
+  private clean(raw: readonly unknown[]): string[] {
+    const clean = raw.map((v) => sanitizeLabelValue(v, this.maxLength));
+    const fill = this.fill;
+    if (fill !== undefined) {
+      for (let i = 0; i < clean.length; i++) if (clean[i] === '' && fill[i] !== undefined) clean[i] = fill[i] as string;
+    }
+    return clean;
   }
 
   /** Creates the storage of one series. */
@@ -229,7 +247,7 @@ export abstract class Family<L extends string, S> {
         raw = Array.prototype.slice.call(arguments, 0, this.arity);
         while (raw.length < this.arity) raw.push(undefined);
       }
-      const clean = raw.map((v) => sanitizeLabelValue(v, this.maxLength));
+      const clean = this.clean(raw);
       if (!this.byKey.delete(clean.join('\u0000'))) return false;
       // Raw values of other spellings may still point at the removed series: start the cache afresh.
       this.cache = new Map();
@@ -249,7 +267,7 @@ export abstract class Family<L extends string, S> {
 
   private resolveAll(raw: readonly unknown[]): S {
     try {
-      const clean = raw.map((v) => sanitizeLabelValue(v, this.maxLength));
+      const clean = this.clean(raw);
       const key = clean.join('\u0000');
       let series = this.byKey.get(key);
       if (series === undefined) {

@@ -45,6 +45,7 @@ export class LoadBalancerMetrics {
       name: 'lb_requests_total',
       help: 'Requests (attempts) a load balancer sent to an instance.',
       labelNames: ['service', 'instance', 'strategy'],
+      emptyAs: { instance: UNKNOWN_INSTANCE },
     });
     this.errorsTotal = counterFamily(o, self, {
       name: 'lb_errors_total',
@@ -55,6 +56,7 @@ export class LoadBalancerMetrics {
       name: 'lb_request_duration_seconds',
       help: 'Duration of attempts sent to an instance, in seconds.',
       labelNames: ['service', 'instance'],
+      emptyAs: { instance: UNKNOWN_INSTANCE },
     });
     this.requestBodySize = histogramFamily(o, self, {
       name: 'lb_request_body_size_bytes',
@@ -78,11 +80,13 @@ export class LoadBalancerMetrics {
       name: 'lb_active_connections',
       help: 'Attempts currently in flight to an instance.',
       labelNames: ['service', 'instance'],
+      emptyAs: { instance: UNKNOWN_INSTANCE },
     });
     this.instanceHealthScore = gaugeFamily(o, self, {
       name: 'lb_instance_health_score',
       help: 'Health score of an instance, from 0 (failing) to 1 (healthy).',
       labelNames: ['service', 'instance'],
+      emptyAs: { instance: UNKNOWN_INSTANCE },
       aggregator: 'average',
     });
   }

@@ -12,6 +12,8 @@ export interface FamilySpec<L extends string> {
   readonly help: string;
   readonly labelNames: readonly L[];
   readonly omitWhenEmpty?: readonly L[];
+  /** See `FamilyConfig.emptyAs`. */
+  readonly emptyAs?: Readonly<Partial<Record<L, string>>>;
   readonly aggregator?: Aggregator;
   /** Histograms: which of the options' bucket kinds it uses. @defaultValue `"duration"` */
   readonly buckets?: BucketKind;

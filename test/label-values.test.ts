@@ -31,6 +31,37 @@ describe('label values as stored, and as the README says', () => {
     expect(text).not.to.include('instance=""');
   });
 
+  it('written through the family objects too (prom-client calls, a missing instance): unknown_instance, one series', async () => {
+    const registry = new Registry();
+    const lb = new LoadBalancerMetrics({ registry });
+    lb.requestsTotal.inc({ service: 'users', strategy: 'round_robin' });
+    lb.requestsTotal.labels('users', '', 'round_robin').inc();
+    lb.recordRequest('users', '', 'round_robin');
+    lb.requestDurationSeconds.observe({ service: 'users' }, 0.01);
+    lb.activeConnections.set({ service: 'users', instance: '' }, 3);
+    lb.instanceHealthScore.labels({ service: 'users' }).set(0.25);
+    let text = await registry.metrics();
+    expect(samplesOf(text, 'mesh_lb_requests_total')).to.deep.equal([
+      'mesh_lb_requests_total{service="users",instance="unknown_instance",strategy="round_robin"} 3',
+    ]);
+    expect(samplesOf(text, 'mesh_lb_request_duration_seconds_count')).to.deep.equal([
+      'mesh_lb_request_duration_seconds_count{service="users",instance="unknown_instance"} 1',
+    ]);
+    expect(samplesOf(text, 'mesh_lb_active_connections')).to.deep.equal([
+      'mesh_lb_active_connections{service="users",instance="unknown_instance"} 3',
+    ]);
+    expect(samplesOf(text, 'mesh_lb_instance_health_score')).to.deep.equal([
+      'mesh_lb_instance_health_score{service="users",instance="unknown_instance"} 0.25',
+    ]);
+    expect(text).not.to.include('instance=""');
+    // removed by the value it was written with, as by the one it is shown with
+    expect(lb.activeConnections.remove({ service: 'users', instance: '' })).to.equal(true);
+    expect(lb.instanceHealthScore.remove('users', 'unknown_instance')).to.equal(true);
+    text = await registry.metrics();
+    expect(samplesOf(text, 'mesh_lb_active_connections')).to.deep.equal([]);
+    expect(samplesOf(text, 'mesh_lb_instance_health_score')).to.deep.equal([]);
+  });
+
   it('control characters become _, lone surrogates U+FFFD, and the README says so', async () => {
     const registry = new Registry();
     new ServiceMeshMetrics({ registry }).recordCallSuccess('a\nb\x1b[2J\u0085c', 'lone\ud800', 0.01);
