@@ -219,3 +219,74 @@ describe('Koa 3: a web ReadableStream body that fails mid-body', () => {
     });
   }
 });
+
+describe('the server destroys the request or its socket with an error of its own (not the response)', () => {
+  for (const [major, express] of expressMajors) {
+    for (const mode of expressModes) {
+      it(`${major}, ${mode.name}: req.destroy(err) and req.socket.destroy(err) are 500; a client RST stays 499`, async () => {
+        const registry = new Registry();
+        const app = express();
+        mode.measure(app, { registry, service: 'e' });
+        app.get('/endless', (_req: Request, res: Response) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          const t = setInterval(() => res.write('chunk\n'), 10);
+          res.on('close', () => clearInterval(t));
+        });
+        app.get('/req-destroyed', (req: Request, res: Response) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('part\n', () => req.destroy(new Error('the server gave up')));
+        });
+        app.get('/socket-destroyed', (req: Request, res: Response) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('part\n', () => req.socket.destroy(new Error('the server gave up')));
+        });
+        const server = await listen(app);
+        try {
+          await get(server.port, '/endless', 'rst');
+          await get(server.port, '/req-destroyed', 'server');
+          await get(server.port, '/socket-destroyed', 'server');
+          expect(await settled(registry, 'e', 3)).to.deep.equal({
+            [inboundKey('e', 'GET', '/endless', 499)]: 1,
+            [inboundKey('e', 'GET', '/req-destroyed', 500)]: 1,
+            [inboundKey('e', 'GET', '/socket-destroyed', 500)]: 1,
+          });
+        } finally {
+          await server.close();
+        }
+      });
+    }
+  }
+
+  for (const [major, KoaApp] of koaMajors) {
+    for (const mode of koaModes) {
+      it(`${major}, ${mode.name}: ctx.req.destroy(err) is 500; a client RST stays 499`, async () => {
+        const registry = new Registry();
+        const app = new KoaApp();
+        app.silent = true;
+        mode.measure(app, { registry, service: 'k' });
+        const router = new Router();
+        router.get('/endless', (ctx) => {
+          ctx.type = 'text/plain';
+          ctx.body = endless();
+        });
+        router.get('/req-destroyed', (ctx) => {
+          ctx.respond = false;
+          ctx.res.writeHead(200, { 'content-type': 'text/plain' });
+          ctx.res.write('part\n', () => ctx.req.destroy(new Error('the server gave up')));
+        });
+        app.use(router.routes());
+        const server = await listen(app.callback());
+        try {
+          await get(server.port, '/endless', 'rst');
+          await get(server.port, '/req-destroyed', 'server');
+          expect(await settled(registry, 'k', 2)).to.deep.equal({
+            [inboundKey('k', 'GET', '/endless', 499)]: 1,
+            [inboundKey('k', 'GET', '/req-destroyed', 500)]: 1,
+          });
+        } finally {
+          await server.close();
+        }
+      });
+    }
+  }
+});
