@@ -59,7 +59,12 @@ export function watchBody(ctx: KoaInboundContext, key: symbol): void {
     return;
   }
   (body as NodeJS.EventEmitter).once('error', () => {
-    if (!clientLeft(ctx.res)) (ctx as ErrorMarked)[key] ??= SERVER_ABANDONED_STATUS;
+    // Runs in the stream's emit, outside any request's try: a throw here would be an uncaught exception.
+    try {
+      if (!clientLeft(ctx.res)) (ctx as ErrorMarked)[key] ??= SERVER_ABANDONED_STATUS;
+    } catch {
+      // A frozen or hostile ctx only loses the mark (Koa 3's destroyed response still reads as 500).
+    }
   });
 }
 

@@ -290,3 +290,39 @@ describe('the server destroys the request or its socket with an error of its own
     }
   }
 });
+
+describe('a stream body failing after the chain, on a ctx that cannot take the mark (frozen)', () => {
+  for (const [major, KoaApp] of koaMajors) {
+    for (const mode of koaModes) {
+      it(`${major}, ${mode.name}: nothing is thrown from the stream's error event; the request is recorded once`, async () => {
+        const registry = new Registry();
+        const app = new KoaApp();
+        app.silent = true;
+        mode.measure(app, { registry, service: 'f' });
+        const uncaught: unknown[] = [];
+        const onUncaught = (error: unknown): void => void uncaught.push(error);
+        // mocha's own handler fails the test as well; this one records what reached the process
+        process.prependListener('uncaughtException', onUncaught);
+        let bodyFailed: () => void = () => undefined;
+        const failed = new Promise<void>((resolve) => (bodyFailed = resolve));
+        app.use((ctx) => {
+          const { body, failed: thisFailed } = failing();
+          void thisFailed.then(bodyFailed);
+          ctx.type = 'text/plain';
+          ctx.body = body;
+          Object.freeze(ctx);
+        });
+        const server = await listen(app.callback());
+        try {
+          await get(server.port, '/frozen', 'server', failed);
+          const counts = await settled(registry, 'f', 1);
+          expect(uncaught).to.deep.equal([]);
+          expect(Object.keys(counts)).to.have.length(1);
+        } finally {
+          process.off('uncaughtException', onUncaught);
+          await server.close();
+        }
+      });
+    }
+  }
+});
