@@ -62,18 +62,21 @@ export class LoadBalancerMetrics {
       name: 'lb_request_body_size_bytes',
       help: 'Request body bytes of attempts sent to an instance.',
       labelNames: ['service', 'instance'],
+      emptyAs: { instance: UNKNOWN_INSTANCE },
       buckets: 'size',
     });
     this.responseBodySize = histogramFamily(o, self, {
       name: 'lb_response_body_size_bytes',
       help: 'Response body bytes of attempts sent to an instance, as received (compressed when the response was).',
       labelNames: ['service', 'instance'],
+      emptyAs: { instance: UNKNOWN_INSTANCE },
       buckets: 'size',
     });
     this.responseFirstByte = histogramFamily(o, self, {
       name: 'lb_response_first_byte_seconds',
       help: 'Seconds from the start of an attempt sent to an instance to the arrival of its response head.',
       labelNames: ['service', 'instance'],
+      emptyAs: { instance: UNKNOWN_INSTANCE },
       buckets: 'firstByte',
     });
     this.activeConnections = gaugeFamily(o, self, {

@@ -40,7 +40,12 @@ describe('label values as stored, and as the README says', () => {
     lb.requestDurationSeconds.observe({ service: 'users' }, 0.01);
     lb.activeConnections.set({ service: 'users', instance: '' }, 3);
     lb.instanceHealthScore.labels({ service: 'users' }).set(0.25);
+    lb.observeBodySizes('users', '', 10, 20);
+    lb.observeFirstByte('users', '', 0.01);
     let text = await registry.metrics();
+    for (const family of ['mesh_lb_request_body_size_bytes', 'mesh_lb_response_body_size_bytes', 'mesh_lb_response_first_byte_seconds']) {
+      expect(samplesOf(text, `${family}_count`), family).to.deep.equal([`${family}_count{service="users",instance="unknown_instance"} 1`]);
+    }
     expect(samplesOf(text, 'mesh_lb_requests_total')).to.deep.equal([
       'mesh_lb_requests_total{service="users",instance="unknown_instance",strategy="round_robin"} 3',
     ]);
