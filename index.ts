@@ -11,6 +11,7 @@ export { defaultIsFailure, isBrokenResponse } from './lib/failure.js';
 export type { BucketOptions, MetricsOptions, Naming } from './lib/options.js';
 export type { HttpServerFamilies } from './lib/http-server-metrics.js';
 export type { NativeHistogramOptions } from './lib/native-histogram.js';
+export type { MetricsRegistry } from './lib/metrics-registry.js';
 export type { CounterFamily, CounterSeries } from './lib/counter.js';
 export type { GaugeFamily, GaugeSeries } from './lib/gauge.js';
 export type { HistogramFamily, HistogramSeries } from './lib/histogram.js';
@@ -77,15 +78,26 @@ export type {
 } from './interceptors/policy-types.js';
 export type { PolicyContextLike, PolicyLike } from './interceptors/policy-walk.js';
 
-// Scaling out: node:cluster, the Pushgateway, exemplars
+// Scaling out: node:cluster, worker_threads, the Pushgateway, exemplars
 export {
   clusterMetricsHandler,
   koaClusterMetricsHandler,
+  koaThreadMetricsHandler,
+  threadMetricsHandler,
   type ClusterMetricsHandlerOptions,
   type KoaClusterMetricsHandlerOptions,
   type KoaContextLike,
+  type KoaThreadMetricsHandlerOptions,
 } from './middleware/cluster-metrics-handler.js';
 export { clusterWorkerMetrics, type ClusterWorkerOptions } from './lib/cluster-aggregation.js';
+export { clusterPrimaryMetrics, type ClusterPrimaryMetrics } from './lib/cluster-one-port.js';
+export {
+  threadMetricsAggregator,
+  workerThreadMetrics,
+  type ThreadAggregatorOptions,
+  type WorkerThreadMetrics,
+  type WorkerThreadOptions,
+} from './lib/thread-aggregation.js';
 export { isPushMetricsError, pushMetrics, type PushMetricsError, type PushMetricsOptions } from './lib/push-metrics.js';
 export {
   activeSpanTraceId,

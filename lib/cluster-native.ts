@@ -1,16 +1,17 @@
 import cluster, { type Worker } from 'node:cluster';
-import promClient from 'prom-client';
-import type { Registry } from 'prom-client';
+import { defaultMetricsClient } from './client.js';
 import { ClusterMetricsError } from './cluster-aggregation.js';
 import { HistogramFamily } from './histogram.js';
 import { NativeHistogram, type NativeHistogramSnapshot } from './native-histogram.js';
+import type { MetricsRegistry as Registry } from './metrics-registry.js';
 import { gzipProtobufWith, protobufPiecesWith, type NativeOverlay } from './protobuf-exposition.js';
 
 /*
  * The protobuf scrape of a `node:cluster` primary. prom-client's cluster protocol carries only `get()` values, so a
  * protobuf scrape uses a request of the kit's own: each worker answers with its registries' `getMetricsAsJSON()`
- * (what prom-client's protocol sends) plus the native buckets of the kit's histogram series. The primary combines
- * the former with prom-client's `AggregatorRegistry.aggregate` (the same sums as the text answer) and the latter
+ * (what the client's protocol sends) plus the native buckets of the kit's histogram series. The primary combines
+ * the former with the default client's `aggregate` (the same sums as the text answer; on `@prometheus-io/client`
+ * 0.16 the primary's own global `register` is added, as that client's text answer adds it) and the latter
  * bucket by bucket, at the lowest schema any worker reached, and encodes the result.
  */
 
@@ -273,10 +274,13 @@ function untilReady(all: () => boolean, ms: number): Promise<void> {
  * does not answer in time or answers with an error.
  */
 export async function clusterProtobuf(timeoutMs: number, gzipped: boolean, auto = true): Promise<Buffer | string> {
+  const client = defaultMetricsClient();
   const answers = await collect(timeoutMs);
-  const registry = promClient.AggregatorRegistry.aggregate(
-    answers.flatMap((a) => (a.metrics ?? []) as never[]),
-  ) as Registry;
+  const all: unknown[] = answers.flatMap((a) => a.metrics ?? []);
+  // 0.16's cluster registry reports the primary's own metrics: the protobuf answer keeps the text answer's sums.
+  if (client.name === '@prometheus-io/client') all.unshift(await client.module.register.getMetricsAsJSON());
+  const m = client.module as unknown as Record<string, { aggregate(all: unknown[]): Registry } | undefined>;
+  const registry = (m.ClusterRegistry ?? m.AggregatorRegistry)!.aggregate(all);
   if (auto && !answers.some((a) => a.hasNative === true)) return registry.metrics();
   const overlay = mergeNative(answers.flatMap((a) => a.native ?? []));
   if (gzipped) return gzipProtobufWith(registry, overlay);

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { once } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
-import type { Registry, RegistryContentType } from 'prom-client';
+import type { MetricsRegistry as Registry } from './metrics-registry.js';
 import { CounterFamily, type CounterSeries } from './counter.js';
 import { GaugeFamily, type GaugeSeries } from './gauge.js';
 import { HistogramFamily, type Exemplar, type HistogramSeries } from './histogram.js';
@@ -35,7 +35,7 @@ const DEFAULT_SLICE_MS = 5;
 const CLOCK_EVERY = 16;
 
 /** A registry of either content type. */
-export type AnyRegistry = Registry<RegistryContentType>;
+export type AnyRegistry = Registry;
 
 type KitFamily = CounterFamily | GaugeFamily | HistogramFamily;
 type LabelValues = Readonly<Record<string, unknown>>;

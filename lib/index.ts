@@ -7,6 +7,7 @@ export * from './histogram.js';
 export * from './label-value.js';
 export * from './load-balancer-metrics.js';
 export * from './options.js';
+export * from './metrics-registry.js';
 export * from './registration.js';
 export * from './retry-metrics.js';
 export * from './self-metrics.js';

@@ -1,5 +1,5 @@
-import promClient from 'prom-client';
-import type { Registry, RegistryContentType } from 'prom-client';
+import type { MetricsRegistry as Registry } from './metrics-registry.js';
+import { defaultRegistry } from './client.js';
 import {
   resolveNativeHistogramOptions,
   type NativeHistogramOptions,
@@ -9,10 +9,11 @@ import {
 /** Options that every metric set and factory of the kit accepts. */
 export interface MetricsOptions {
   /**
-   * The prom-client registry the families are registered in.
-   * @defaultValue prom-client's global `register`, so the application's own metrics and ours share one `/metrics`
+   * The registry the families are registered in: a `Registry` of prom-client 15 or of `@prometheus-io/client` 0.16.
+   * @defaultValue the global `register` of the client the application uses (see the README's "Requirements"), so
+   * the application's own metrics and ours share one `/metrics`
    */
-  readonly registry?: Registry<RegistryContentType>;
+  readonly registry?: Registry;
   /**
    * Prefix of every family name; must match `[a-zA-Z_][a-zA-Z0-9_]*`.
    * @defaultValue `"mesh_"`
@@ -185,9 +186,9 @@ export function resolveMetricsOptions(options: MetricsOptions = {}): ResolvedMet
     throw new TypeError(`options must be an object, got ${describe(options)}`);
   }
   // Either content type: families register and render the same way in both.
-  const registry = (options.registry ?? promClient.register) as Registry;
+  const registry = (options.registry ?? defaultRegistry()) as Registry;
   if (!isRegistry(registry)) {
-    throw new TypeError(`registry must be a prom-client Registry, got ${describe(options.registry)}`);
+    throw new TypeError(`registry must be a prom-client or @prometheus-io/client Registry, got ${describe(options.registry)}`);
   }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {

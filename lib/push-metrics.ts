@@ -1,6 +1,9 @@
-import promClient from 'prom-client';
-import type { Registry } from 'prom-client';
+import type { MetricsRegistry as Registry } from './metrics-registry.js';
+import { clientOfRegistry, defaultMetricsClient } from './client.js';
 import { describeValue } from './options.js';
+
+/** The Prometheus text format's content type, the same in both clients. */
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** Options of {@link pushMetrics}. */
 export interface PushMetricsOptions {
@@ -17,7 +20,7 @@ export interface PushMetricsOptions {
   readonly groupings?: Readonly<Record<string, string>>;
   /**
    * The registry to push, in the Prometheus text format (the Pushgateway does not take OpenMetrics).
-   * @defaultValue prom-client's global `register`
+   * @defaultValue the default client's global `register` (see the README's "Requirements")
    */
   readonly registry?: Registry;
   /**
@@ -105,11 +108,11 @@ function checkOptions(options: PushMetricsOptions): CheckedPush {
     throw new TypeError(`pushMetrics options must be an object, got ${describeValue(options)}`);
   }
   const parsed = checkUrl(options.url);
-  const registry = options.registry ?? promClient.register;
+  const registry = options.registry ?? defaultMetricsClient().module.register;
   if (typeof registry?.metrics !== 'function') {
-    throw new TypeError(`registry must be a prom-client Registry, got ${describeValue(options.registry)}`);
+    throw new TypeError(`registry must be a prom-client or @prometheus-io/client Registry, got ${describeValue(options.registry)}`);
   }
-  if (registry.contentType !== promClient.Registry.PROMETHEUS_CONTENT_TYPE) {
+  if (registry.contentType !== PROMETHEUS_TEXT) {
     throw new TypeError('registry must use the Prometheus text format: the Pushgateway does not accept OpenMetrics');
   }
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -139,6 +142,12 @@ function reason(error: unknown): string {
   return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
 }
 
+/** What `getMetricsAsJSON()` gives for one metric, in both clients (the part read here). */
+interface PushedMetric {
+  readonly name: string;
+  readonly values: readonly { readonly labels?: Readonly<Record<string, unknown>> }[];
+}
+
 /**
  * The first pushed series that carries a grouping label (`job` or one of `groupings`), as `[label, family]`. The
  * gateway would overwrite that label with the group's value: the balancer's `instance` (the upstream called) would
@@ -146,7 +155,8 @@ function reason(error: unknown): string {
  */
 async function groupingCollision(o: CheckedPush): Promise<[string, string] | undefined> {
   const grouping = new Set(['job', ...Object.keys(o.groupings ?? {})]);
-  for (const metric of await o.registry.getMetricsAsJSON()) {
+  const metrics = (await o.registry.getMetricsAsJSON()) as readonly PushedMetric[];
+  for (const metric of metrics) {
     for (const value of metric.values) {
       for (const label of Object.keys(value.labels ?? {})) if (grouping.has(label)) return [label, metric.name];
     }
@@ -180,7 +190,9 @@ export async function pushMetrics(options: PushMetricsOptions): Promise<void> {
         `group's value; group by a label name no pushed series uses (such as "shard")`,
     );
   }
-  const gateway = new promClient.Pushgateway(o.url, { timeout: o.timeoutMs }, o.registry);
+  // The Pushgateway class of the registry's own client (a look-alike registry goes through the default client's).
+  const client = clientOfRegistry(o.registry) ?? defaultMetricsClient();
+  const gateway = new client.module.Pushgateway(o.url, { timeout: o.timeoutMs }, o.registry as never);
   const params = o.groupings === undefined ? { jobName: o.job } : { jobName: o.job, groupings: o.groupings };
   try {
     await (o.replace ? gateway.push(params) : gateway.pushAdd(params));

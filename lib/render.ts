@@ -1,4 +1,4 @@
-import type { Registry, RegistryContentType } from 'prom-client';
+import type { MetricsRegistry as Registry } from './metrics-registry.js';
 import { expositionPieces, gzipExposition, renderExposition } from './exposition-writer.js';
 
 /** A rendered scrape body and the content type it must be served with. */
@@ -12,7 +12,7 @@ export interface RenderedMetrics {
  * whose content type is `Registry.OPENMETRICS_CONTENT_TYPE`). The one entry point every scrape handler calls; it may reject
  * when a collector throws.
  */
-export async function renderMetrics(registry: Registry<RegistryContentType>): Promise<RenderedMetrics> {
+export async function renderMetrics(registry: Registry): Promise<RenderedMetrics> {
   // Equal to registry.metrics(), but the kit's families are written in slices that yield to the event loop.
   const body = await renderExposition(registry);
   return { body, contentType: registry.contentType };
@@ -23,7 +23,7 @@ export async function renderMetrics(registry: Registry<RegistryContentType>): Pr
  * exposition is never held or converted as one block (it decompresses to the same text).
  */
 export async function renderMetricsGzipped(
-  registry: Registry<RegistryContentType>,
+  registry: Registry,
 ): Promise<{ readonly body: Buffer; readonly contentType: string }> {
   const body = await gzipExposition(registry);
   return { body, contentType: registry.contentType };
@@ -34,7 +34,7 @@ export async function renderMetricsGzipped(
  * serves), so a large exposition is never turned into one string and one buffer while the event loop waits.
  */
 export async function renderMetricsPieces(
-  registry: Registry<RegistryContentType>,
+  registry: Registry,
 ): Promise<{ readonly body: readonly Buffer[]; readonly contentType: string }> {
   const body = await expositionPieces(registry);
   return { body, contentType: registry.contentType };

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
-import promClient from 'prom-client';
-import type { Registry } from 'prom-client';
+import type { MetricsRegistry as Registry } from './metrics-registry.js';
 import type { HistogramSeries } from './histogram.js';
+
+/** The OpenMetrics content type, the same in both clients. */
+const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 /** OpenMetrics caps an exemplar's label names and values, together, at this many characters. */
 export const EXEMPLAR_MAX_CHARACTERS = 128;
@@ -89,7 +91,7 @@ function readTraceparentOnly(traceparent: unknown): string | undefined {
  * exemplar work at all.
  */
 export function exemplarTraceReader(registry: Registry): TraceIdReader | undefined {
-  if ((registry.contentType as string) !== promClient.Registry.OPENMETRICS_CONTENT_TYPE) return undefined;
+  if ((registry.contentType as string) !== OPENMETRICS_CONTENT_TYPE) return undefined;
   return loadOtel() === null ? readTraceparentOnly : readTraceId;
 }
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Registry, RegistryContentType } from 'prom-client';
+import type { MetricsRegistry as Registry } from '../lib/metrics-registry.js';
 import { HistogramFamily } from '../lib/histogram.js';
 import { describeValue } from '../lib/options.js';
 import { gzipProtobuf, protobufPieces, PROTOBUF_CONTENT_TYPE } from '../lib/protobuf-exposition.js';
@@ -54,7 +54,7 @@ export function checkProtobufMode(value: unknown): ProtobufMode {
 }
 
 /** Whether the registry holds a kit histogram family with native histograms on. */
-export function hasNativeHistograms(registry: Registry<RegistryContentType>): boolean {
+export function hasNativeHistograms(registry: Registry): boolean {
   for (const metric of registry.getMetricsAsArray() as unknown[]) {
     if (metric instanceof HistogramFamily && metric.nativeHistograms !== null) return true;
   }
@@ -64,7 +64,7 @@ export function hasNativeHistograms(registry: Registry<RegistryContentType>): bo
 /** Whether this scrape gets protobuf: it prefers protobuf, and the mode allows it for this registry. */
 export function servesProtobuf(
   mode: ProtobufMode,
-  registry: Registry<RegistryContentType>,
+  registry: Registry,
   headers: IncomingHttpHeaders,
 ): boolean {
   if (mode === false || !acceptsProtobuf(headers)) return false;
@@ -82,7 +82,7 @@ export interface ProtobufBody {
  * as pieces for the response to write one after another. Rejects when a collector does.
  */
 export async function protobufBody(
-  registry: Registry<RegistryContentType>,
+  registry: Registry,
   gzipped: boolean,
   compress: boolean,
 ): Promise<ProtobufBody> {

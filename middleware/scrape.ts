@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { Registry, RegistryContentType } from 'prom-client';
+import type { MetricsRegistry as Registry } from '../lib/metrics-registry.js';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
 import { openMetricsToText } from '../lib/openmetrics-text.js';
 import { renderMetrics, renderMetricsGzipped, renderMetricsPieces } from '../lib/render.js';
@@ -18,9 +18,9 @@ export interface ScrapeOptions {
    * answers OpenMetrics, exemplars included, to scrapes that ask for `application/openmetrics-text` (Prometheus does)
    * and the text format 0.0.4 to the others; a text registry answers text. Either answers the delimited protobuf
    * format (native histograms included) to a scrape that prefers it, as `protobuf` says.
-   * @defaultValue prom-client's global `register`
+   * @defaultValue the default client's global `register` (see the README's "Requirements")
    */
-  readonly registry?: Registry<RegistryContentType>;
+  readonly registry?: Registry;
   /**
    * When set, a scrape must send `Authorization: Bearer <token>`; any other gets `401` with
    * `WWW-Authenticate: Bearer`. Compared in constant time.
@@ -147,7 +147,7 @@ export function checkScrapePath(path: unknown): string {
 export function createScraper(options: ScrapeOptions = {}): Scraper {
   checkOptions(options);
   // Checked like every registry option; a registry of either format is served.
-  const registry = resolveMetricsOptions({ registry: options.registry }).registry as Registry<RegistryContentType>;
+  const registry = resolveMetricsOptions({ registry: options.registry }).registry as Registry;
   const tokenOk = options.bearerToken === undefined ? null : bearerCheck(options.bearerToken);
   const authorize = options.authorize ?? null;
   const compress = options.compress ?? true;
@@ -194,7 +194,7 @@ export function createScraper(options: ScrapeOptions = {}): Scraper {
 
 /** The text format 0.0.4 rendering of an OpenMetrics registry. */
 async function textFromOpenMetrics(
-  registry: Registry<RegistryContentType>,
+  registry: Registry,
   gzipped: boolean,
   compress: boolean,
 ): Promise<ScrapeReply> {

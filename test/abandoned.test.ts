@@ -6,7 +6,7 @@ import Koa from 'koa';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { sampleIn } from './helpers/exposition.js';
 import { expressModes, koaModes } from './helpers/inbound-modes.js';
 import { countsOf, inboundKey, listen, until } from './helpers/inbound-traffic.js';

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { createBalancer, type Balancer, type BalancerOptions } from '../lib/balancer.js';
 import { instrumentAxios, isNoInstanceError, type InstrumentAxiosOptions } from '../interceptors/axios.js';
 import { meshPolicy } from '../interceptors/cockatiel.js';

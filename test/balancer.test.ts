@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { createBalancer, type Balancer, type BalancerOptions, type BalancerStrategy } from '../lib/balancer.js';
 import { instanceOrigin } from '../lib/instance-origin.js';
 import { sample, samplesOf } from './helpers/exposition.js';

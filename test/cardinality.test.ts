@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { LoadBalancerMetrics, ServiceMeshMetrics } from './helpers/internals.js';
 import { sample, samplesOf } from './helpers/exposition.js';
 

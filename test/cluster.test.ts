@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import express5 from 'express';
 import Koa3 from 'koa';
 import request from 'supertest';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { CLUSTER_AGGREGATION, clusterWorkerMetrics } from '../lib/cluster-aggregation.js';
 import { HttpServerMetrics } from '../lib/http-server-metrics.js';
 import { LoadBalancerMetrics } from '../lib/load-balancer-metrics.js';
@@ -242,6 +242,6 @@ describe('the cluster aggregation table', () => {
   });
 
   it('clusterWorkerMetrics refuses what is not a registry', () => {
-    expect(() => clusterWorkerMetrics({ registry: {} as Registry })).to.throw(TypeError, /registry must be a prom-client Registry/);
+    expect(() => clusterWorkerMetrics({ registry: {} as Registry })).to.throw(TypeError, /registry must be a prom-client or @prometheus-io\/client Registry/);
   });
 });

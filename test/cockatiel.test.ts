@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import * as cockatiel4 from 'cockatiel';
 import * as cockatiel3 from 'cockatiel3';
 import { pino } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import {
   instrumentPolicy,
   isInstrumentedPolicy,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { CLIENT_NAME } from './helpers/client.js';
 import { compileBlocks, readmeTsBlocks, writeBlocks, type ReadmeBlock } from './helpers/readme-blocks.js';
 
 // The package as a user receives it: the packed tarball (npm test builds dist/ first) installed into fresh projects
@@ -13,6 +14,8 @@ import { compileBlocks, readmeTsBlocks, writeBlocks, type ReadmeBlock } from './
 // needs no network.
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const modules = join(repo, 'node_modules');
+/** prom-client (README blocks import it), and the client under test when it is the other one (MESH_METRICS_CLIENT). */
+const CLIENTS = CLIENT_NAME === 'prom-client' ? ['prom-client'] : ['prom-client', CLIENT_NAME];
 
 function sh(command: string, args: string[], cwd: string): string {
   const r = spawnSync(command, args, { cwd, encoding: 'utf8' });
@@ -119,7 +122,7 @@ describe('consumer projects (the packed tarball)', function () {
     if (name === undefined) throw new Error('npm pack wrote no tarball');
     tarball = join(base, name);
     full = join(base, 'full');
-    const peers = ['prom-client', 'express', '@types/express', 'koa', '@types/koa', '@koa/router', 'axios', 'cockatiel'];
+    const peers = [...CLIENTS, 'express', '@types/express', 'koa', '@types/koa', '@koa/router', 'axios', 'cockatiel'];
     install(full, tarball, [...peers, 'pino', '@types/node']);
   });
 
@@ -167,7 +170,7 @@ describe('consumer projects (the packed tarball)', function () {
       let project = full;
       if (module === 'node16') {
         project = join(base, 'cockatiel3');
-        const peers = ['prom-client', 'express', '@types/express', 'koa', '@types/koa', '@koa/router', 'axios', 'pino', '@types/node'];
+        const peers = [...CLIENTS, 'express', '@types/express', 'koa', '@types/koa', '@koa/router', 'axios', 'pino', '@types/node'];
         install(project, tarball, [...peers, 'cockatiel3']);
         const cockatiel = JSON.parse(readFileSync(join(project, 'node_modules', 'cockatiel', 'package.json'), 'utf8'));
         expect(cockatiel.version).to.match(/^3\./);
@@ -207,7 +210,7 @@ describe('consumer projects (the packed tarball)', function () {
 
   it('an Express-only project (no axios, koa or cockatiel installed) type-checks with skipLibCheck false', () => {
     const dir = join(base, 'express-only');
-    install(dir, tarball, ['prom-client', 'express', '@types/express', '@types/node']);
+    install(dir, tarball, [...CLIENTS, 'express', '@types/express', '@types/node']);
     for (const peer of ['axios', 'koa', 'cockatiel', '@types/koa']) expect(existsSync(join(dir, 'node_modules', peer)), peer).to.equal(false);
     const mine = blocks.filter(usesOnly(/^(express|prom-client|mesh-metrics|node:.*)$/));
     expect(mine.map((b) => b.code).join('\n')).to.contain("import express from 'express'");

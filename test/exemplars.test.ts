@@ -9,7 +9,7 @@ import Koa3 from 'koa';
 import Router from '@koa/router';
 import request from 'supertest';
 import { metricsHandler } from '../middleware/metrics-handler.js';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { instrumentAxios } from '../interceptors/axios.js';
 import { meshDispatcher } from '../interceptors/undici.js';
 import { meshPolicy } from '../interceptors/mesh-policy.js';

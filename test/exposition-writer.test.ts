@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import promClient, { Registry, type RegistryContentType } from 'prom-client';
+import promClient, { Registry, type RegistryContentType } from './helpers/client.js';
 import {
   LoadBalancerMetrics,
   RetryMetrics,

@@ -4,7 +4,7 @@ import express4 from 'express4';
 import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import compression from 'compression';
 import request from 'supertest';
 import { meshMetrics, metricsHandler, type InboundOptions } from './helpers/internals.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Registry, type Counter, type Gauge, type Histogram } from 'prom-client';
+import { Registry, type Counter, type Gauge, type Histogram } from './helpers/client.js';
 import { LoadBalancerMetrics, RetryMetrics, ServiceMeshMetrics } from '../index.js';
 import { sampleIn } from './helpers/exposition.js';
 

@@ -5,7 +5,7 @@ import Koa from 'koa';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createSecureServer } from 'node:http2';
 import { connect, createServer as createNetServer } from 'node:net';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import request from 'supertest';
 import { instrumentExpress, instrumentKoa, koaMeshMetrics, meshMetrics } from '../index.js';
 import { sampleIn } from './helpers/exposition.js';

@@ -5,7 +5,7 @@ import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from '
 import { createRequire } from 'node:module';
 import { WebSocketServer } from 'ws';
 import { PassThrough, Readable } from 'node:stream';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import compress from 'koa-compress';
 import request from 'supertest';
 import { koaMeshMetrics, koaMetricsHandler, type InboundOptions, type KoaLabelContext } from './helpers/internals.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { CounterFamily, LoadBalancerMetrics, ServiceMeshMetrics, counterFamily, resolveMetricsOptions, sanitizeLabelValue, SelfMetrics } from './helpers/internals.js';
 import { havePromtool, promtoolProblems, sample, samplesOf } from './helpers/exposition.js';
 

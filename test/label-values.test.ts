@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { LoadBalancerMetrics, UNKNOWN_INSTANCE } from '../lib/load-balancer-metrics.js';
 import { ServiceMeshMetrics } from '../lib/service-mesh-metrics.js';
 import { samplesOf } from './helpers/exposition.js';

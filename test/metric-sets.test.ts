@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import promClient, { Registry } from 'prom-client';
+import promClient, { Registry } from './helpers/client.js';
 import { LoadBalancerMetrics, RetryMetrics, ServiceMeshMetrics } from './helpers/internals.js';
 import { sample, samplesOf } from './helpers/exposition.js';
 

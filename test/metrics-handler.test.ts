@@ -6,7 +6,7 @@ import Koa from 'koa';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
-import { Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from './helpers/client.js';
 import {
   HttpServerMetrics,
   koaMetricsHandler,

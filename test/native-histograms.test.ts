@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import express from 'express';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import request from 'supertest';
 import {
   DEFAULT_NATIVE_MAX_BUCKETS,

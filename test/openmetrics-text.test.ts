@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary } from './helpers/client.js';
 import { HttpServerMetrics, openMetricsToText, resolveMetricsOptions } from './helpers/internals.js';
 
 /** The same metrics, prom-client's and the kit's, with label values holding ` # `, quotes and braces. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import promClient, { Registry } from 'prom-client';
+import promClient, { Registry } from './helpers/client.js';
 import {
   DEFAULT_BUCKETS,
   DEFAULT_SIZE_BUCKETS,
@@ -61,7 +61,7 @@ describe('MetricsOptions', () => {
     expect(() => resolveMetricsOptions({ maxSeries: 1 })).to.throw(TypeError, 'maxSeries must be an integer >= 2, got 1');
     expect(() => resolveMetricsOptions({ maxSeries: 10.5 })).to.throw(TypeError, 'got 10.5');
     expect(() => resolveMetricsOptions({ maxLabelValueLength: 0 })).to.throw(TypeError, 'maxLabelValueLength');
-    expect(() => resolveMetricsOptions({ registry: {} as never })).to.throw(TypeError, 'registry must be a prom-client Registry');
+    expect(() => resolveMetricsOptions({ registry: {} as never })).to.throw(TypeError, 'registry must be a prom-client or @prometheus-io/client Registry');
     expect(() => resolveMetricsOptions(null as never)).to.throw(TypeError, 'options must be an object, got null');
   });
 

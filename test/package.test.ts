@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { CLIENT_NAME } from './helpers/client.js';
 
 /** Runs a Node script against the built package (npm test builds first), as a user's project would load it. */
 function node(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -17,13 +18,13 @@ const USE = `
 
 describe('package', () => {
   it('loads with require()', () => {
-    const r = node(['-e', `const mm = require('mesh-metrics'); const { Registry } = require('prom-client'); ${USE}`]);
+    const r = node(['-e', `const mm = require('mesh-metrics'); const { Registry } = require('${CLIENT_NAME}'); ${USE}`]);
     expect(r.stderr).to.equal('');
     expect(r.stdout.trim()).to.equal('mesh_calls_total{service="users",operation="get_user",status="success"} 1');
   });
 
   it('loads with import', () => {
-    const r = node(['--input-type=module', '-e', `import * as mm from 'mesh-metrics'; import { Registry } from 'prom-client'; ${USE}`]);
+    const r = node(['--input-type=module', '-e', `import * as mm from 'mesh-metrics'; import { Registry } from '${CLIENT_NAME}'; ${USE}`]);
     expect(r.stderr).to.equal('');
     expect(r.stdout.trim()).to.equal('mesh_calls_total{service="users",operation="get_user",status="success"} 1');
   });
@@ -54,10 +55,21 @@ describe('package', () => {
     expect(r.stderr).to.contain('root entry imported express');
   });
 
-  it('declares prom-client as a peer and never as a dependency', () => {
+  it('declares prom-client and @prometheus-io/client as optional peers and never as dependencies', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     expect(pkg.peerDependencies['prom-client']).to.equal('^15.0.0');
+    expect(pkg.peerDependencies['@prometheus-io/client']).to.equal('^0.16.0');
     expect(pkg.dependencies?.['prom-client']).to.equal(undefined);
-    expect(Object.keys(pkg.peerDependenciesMeta).sort()).to.deep.equal(['axios', 'cockatiel', 'express', 'koa', 'undici']);
+    expect(pkg.dependencies?.['@prometheus-io/client']).to.equal(undefined);
+    expect(pkg.devDependencies?.['@prometheus-io/client'], 'installed by .ci/run for Node 22 and 24 only').to.equal(undefined);
+    expect(Object.keys(pkg.peerDependenciesMeta).sort()).to.deep.equal([
+      '@prometheus-io/client',
+      'axios',
+      'cockatiel',
+      'express',
+      'koa',
+      'prom-client',
+      'undici',
+    ]);
   });
 });

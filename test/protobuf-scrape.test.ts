@@ -5,7 +5,7 @@ import Koa from 'koa';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from './helpers/client.js';
 import {
   acceptsProtobuf,
   koaMetricsHandler,

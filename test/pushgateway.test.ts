@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { meshPolicy } from '../interceptors/mesh-policy.js';
 import { createBalancer } from '../lib/balancer.js';
 import { isPushMetricsError, pushMetrics, PushMetricsError } from '../lib/push-metrics.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import request from 'supertest';
 import { axiosClientSample, startUsersInstance } from '../samples/axios-client.js';
 import { startDemo } from '../samples/demo/demo.js';

@@ -3,7 +3,7 @@ import express5, { type Request, type Response } from 'express';
 import express4 from 'express4';
 import Koa from 'koa';
 import { createRequire } from 'node:module';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import request from 'supertest';
 import { koaMetricsHandler, metricsHandler, serveMetrics } from '../index.js';
 import { routedPathMatcher } from '../middleware/path-match.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import express from 'express';
 import Koa from 'koa';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import request from 'supertest';
 import { LoadBalancerMetrics, koaMetricsHandler, metricsHandler } from './helpers/internals.js';
 import { expositionPieces } from '../lib/exposition-writer.js';

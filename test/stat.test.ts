@@ -9,7 +9,7 @@ import { main } from '../cli/cli.js';
 import { parseStatArgs } from '../cli/stat-command.js';
 import { renderReport } from '../cli/table.js';
 import { createStatWatcher } from '../cli/watcher.js';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { LoadBalancerMetrics, serveMetrics, ServiceMeshMetrics } from 'mesh-metrics';
 
 /** A real HTTP server whose /metrics body (and status) the test changes between scrapes. */

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from '../helpers/client.js';
 import { serveMetrics, ServiceMeshMetrics, type MetricsServer } from 'mesh-metrics';
 import { HttpServerMetrics, resolveMetricsOptions } from '../helpers/internals.js';
 import { freePort, havePrometheus, PrometheusServer } from './prometheus-server.js';

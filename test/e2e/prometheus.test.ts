@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Registry } from 'prom-client';
+import { Registry } from '../helpers/client.js';
 import { serveMetrics, ServiceMeshMetrics, type MetricsServer } from 'mesh-metrics';
 import { startDemo, type Demo } from '../../samples/demo/demo.js';
 import { DEFAULT_DEMO_OPTIONS } from '../../samples/demo/options.js';

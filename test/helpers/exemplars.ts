@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { Registry } from './client.js';
 
 /** A sampled trace, as a W3C `traceparent` header and its trace id. */
 export const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import type { Registry } from 'prom-client';
+import type { Registry } from './client.js';
 
 /** The registry's text exposition. */
 export async function exposition(registry: Registry): Promise<string> {

@@ -1,7 +1,7 @@
 import { Agent, createServer, request as httpRequest, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import type { Registry } from 'prom-client';
+import type { Registry } from './client.js';
 
 /** A server listening on a free loopback port. */
 export interface Listening {

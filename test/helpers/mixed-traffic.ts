@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Registry } from 'prom-client';
+import type { Registry } from './client.js';
 import { promtoolProblems, sampleIn } from './exposition.js';
 import { abortMidResponse, countsOf, inBatches, inboundKey, until, type BulkClient, type Listening } from './inbound-traffic.js';
 
