@@ -32,7 +32,7 @@ function copyPackage(name: string, modules: string): void {
 
 const projects: string[] = [];
 
-/** A user's project holding the built mesh-metrics and exactly `clients`. */
+/** A user's project holding the built mesh-metrics (with its dependencies) and exactly `clients`. */
 function project(clients: readonly string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'mesh-metrics-client-'));
   projects.push(dir);
@@ -41,6 +41,10 @@ function project(clients: readonly string[]): string {
   mkdirSync(kit, { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(kit, 'package.json'));
   cpSync(join(ROOT, 'dist'), join(kit, 'dist'), { recursive: true });
+  // the kit's own dependencies, as npm would install them next to it
+  const own = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> })
+    .dependencies;
+  for (const dep of Object.keys(own ?? {})) copyPackage(dep, join(dir, 'node_modules'));
   for (const c of clients) copyPackage(c, join(dir, 'node_modules'));
   return dir;
 }
