@@ -161,8 +161,10 @@ export function metricType(type: string): number {
 }
 
 function valueLabels(v: MetricValue): LabelValues {
+  // @prometheus-io/client leaves `labels` out of a summary's _sum and _count values; prom-client gives {}
+  const own = (v.labels as LabelValues | undefined) ?? {};
   const shared = (v as { sharedLabels?: LabelValues }).sharedLabels;
-  return shared === undefined ? v.labels : { ...v.labels, ...shared };
+  return shared === undefined ? own : { ...own, ...shared };
 }
 
 /** Groups a histogram's or summary's values by label set (without `le` / `quantile`), in first-seen order. */
