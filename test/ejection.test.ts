@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { createBalancer, type Balancer, type BalancerOptions } from '../lib/balancer.js';
 import { successRateOutliers, resolveSuccessRateOptions } from '../lib/success-rate.js';
 import { meshDispatcher, type MeshDispatcher } from '../interceptors/undici.js';

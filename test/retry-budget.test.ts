@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import axios from 'axios';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import { createBalancer } from '../lib/balancer.js';
 import { instrumentAxios } from '../interceptors/axios.js';
 import { meshPolicy } from '../interceptors/cockatiel.js';

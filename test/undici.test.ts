@@ -4,7 +4,7 @@ import supertest from 'supertest';
 import * as cockatiel4 from 'cockatiel';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
+import { Registry } from './helpers/client.js';
 import * as undici7 from 'undici';
 import * as undici6 from 'undici6';
 import { createBalancer, type Balancer, type BalancerOptions } from '../lib/balancer.js';
