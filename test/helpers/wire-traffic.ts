@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { Registry } from 'prom-client';
+import { Registry } from './client.js';
 import WebSocket from 'ws';
 import type { InboundOptions } from '../../index.js';
 import { sampleIn, samplesOf } from './exposition.js';
