@@ -117,8 +117,11 @@ function kitRenderer(family: KitFamily, ctx: Context): (s: AnySeries) => MetricM
  * series once and keeps it. Encoding one series never awaits, so concurrent scrapes cannot interleave on it.
  */
 let seriesWriter = protobuf.Writer.create();
-/** Bytes of the buffers the encoded series are copied into, one after another. */
-const CHUNK_BYTES = 1 << 16;
+/**
+ * Bytes of the buffers the encoded series are copied into, one after another: a piece of the served body each, as
+ * they are (see {@link batched}), so no step copies the encoded family once more.
+ */
+const CHUNK_BYTES = PIECE_BYTES;
 
 /** Encoded series copied one after another into buffers of {@link CHUNK_BYTES}. */
 class Chunks {
@@ -228,11 +231,26 @@ async function* chunksWith(
   }
 }
 
-/** The chunks gathered into buffers of about 256 KB. */
+/** A view of the same bytes as a `Buffer` (no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * The chunks as pieces of about 256 KB: small chunks (family headers, other metrics) gathered into one, the kit
+ * families' own buffers of encoded series passed on as they are.
+ */
 async function* batched(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
   let pending: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of chunks) {
+    if (chunk.length >= PIECE_BYTES / 2) {
+      if (size > 0) yield Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+      yield asBuffer(chunk);
+      continue;
+    }
     pending.push(chunk);
     size += chunk.length;
     if (size >= PIECE_BYTES) {
