@@ -41,6 +41,21 @@ export const NOTES: Record<string, readonly string[]> = {
       '(`lib/protobuf-exposition.ts`, encoded with protobufjs in the same slices of at most 2,048 lines or 5 ms). ' +
       'The baseline is still prom-client\'s classic text scrape, for scale; the in-process row times ' +
       '`protobufPieces()`.',
+    'What the native rows measure, and why that render is sliced as it is: the scrape total (request to last byte), ' +
+      'the longest event-loop block in the serving process (the worker runs `gc()` before each scrape, so every ' +
+      'scrape starts just after a full collection, as a real one may) and the bytes sent. A `MetricFamily` starts ' +
+      'with its length, so the 10,000 series of the one family are all encoded before any byte of it is served or ' +
+      'gzipped (compressing earlier would change the bytes); the encoding is sliced like the text writer\'s (at ' +
+      'most 2,048 lines or 5 ms, then an event-loop turn), and gzip (zlib on libuv\'s threads) follows in 256 KB ' +
+      'writes. Every series is encoded with one protobufjs writer that lives as long as the process, reset after ' +
+      'each series and copied (`finishInto`) into 256 KB buffers that are the served pieces as they are. The first ' +
+      'version made a fresh writer per slice (protobufjs 8 writes into one buffer that grows by doubling and copying) ' +
+      'and then copied the family again into pieces: per-series timings showed single series taking 5-24 ms at the ' +
+      'same places in every scrape, and `--trace-deopt` showed protobufjs\' writer functions losing their optimized ' +
+      'code ("weak objects") at each full collection, the dropped writers having taken the objects it relied on; ' +
+      'with one long-lived writer those deoptimizations are gone, and the longest block went from 17-21 to about ' +
+      '10-12 ms with gzip and from 12-13 to about 5-7 ms without (text: 4-6 ms). Refilling shared bucket messages ' +
+      '(fewer young objects) and feeding zlib 32 KB at a time measured within the noise and were not kept.',
   ],
   'Inbound Express': [
     'Express 5, one route `GET /users/:id` answering `res.send()`; wrk requests `/users/42`. Each variant is its own ' +

@@ -111,34 +111,83 @@ function kitRenderer(family: KitFamily, ctx: Context): (s: AnySeries) => MetricM
   return (s) => gaugeMetric(s as GaugeSeries, ctx.defaults);
 }
 
+/**
+ * The writer every kit series is encoded with, emptied after each one: protobufjs' writer keeps one growing buffer,
+ * so a writer per slice grew (and copied) a fresh buffer of tens of KB every slice; this one reaches the size of a
+ * series once and keeps it. Encoding one series never awaits, so concurrent scrapes cannot interleave on it.
+ */
+let seriesWriter = protobuf.Writer.create();
+/**
+ * Bytes of the buffers the encoded series are copied into, one after another: a piece of the served body each, as
+ * they are (see {@link batched}), so no step copies the encoded family once more.
+ */
+const CHUNK_BYTES = PIECE_BYTES;
+
+/** Encoded series copied one after another into buffers of {@link CHUNK_BYTES}. */
+class Chunks {
+  readonly done: Uint8Array[] = [];
+  private buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private used = 0;
+
+  /** Takes what the writer holds; the caller resets it. */
+  add(writer: protobuf.Writer): void {
+    const size = writer.len;
+    if (size > this.buffer.length - this.used) {
+      this.seal();
+      if (size > CHUNK_BYTES) {
+        this.done.push(writer.finish());
+        return;
+      }
+    }
+    writer.finishInto(this.buffer, this.used);
+    this.used += size;
+  }
+
+  /** Closes the current buffer (when it holds anything) and starts a fresh one. */
+  seal(): void {
+    if (this.used === 0) return;
+    this.done.push(this.buffer.subarray(0, this.used));
+    this.buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.used = 0;
+  }
+}
+
+/** Adds one series as a field 4 (metric) of its family: its tag, its length, its `Metric` message. */
+function encodeSeries(Metric: protobuf.Type, message: MetricMessage, chunks: Chunks): void {
+  try {
+    seriesWriter.uint32(34).fork();
+    chunks.add(Metric.encode(message, seriesWriter).ldelim());
+    seriesWriter.reset();
+  } catch (error) {
+    seriesWriter = protobuf.Writer.create(); // nothing half-written is left for the next series
+    throw error;
+  }
+}
+
 /** One kit family, encoded in slices with an event-loop turn between them; nothing when it has no series. */
 async function kitFamily(family: KitFamily, ctx: Context): Promise<Uint8Array[]> {
   const { Metric } = metricsProto();
   const render = kitRenderer(family, ctx);
   const histogram = family instanceof HistogramFamily;
-  const body: Uint8Array[] = [];
-  let writer = protobuf.Writer.create();
+  const chunks = new Chunks();
   let lines = 0;
   let n = 0;
   let started = performance.now();
   for (const series of family.series() as Iterable<AnySeries>) {
-    writer.uint32(34).fork(); // field 4 (metric), length-delimited
-    Metric.encode(render(series), writer).ldelim();
+    encodeSeries(Metric, render(series), chunks);
     n++;
     lines += histogram ? family.buckets.length + 3 + ((series as HistogramSeries).native?.bucketCount ?? 0) : 1;
     if (lines >= ctx.sliceLines || (n % CLOCK_EVERY === 0 && performance.now() - started >= ctx.sliceMs)) {
-      body.push(writer.finish());
-      writer = protobuf.Writer.create();
       lines = 0;
       await nextTurn();
       started = performance.now();
     }
   }
   if (n === 0) return [];
-  body.push(writer.finish());
+  chunks.seal();
   const name = family instanceof CounterFamily ? counterName(family.fullName, ctx) : family.fullName;
   const type = histogram ? METRIC_TYPE.HISTOGRAM : family instanceof CounterFamily ? METRIC_TYPE.COUNTER : METRIC_TYPE.GAUGE;
-  return frame(header(name, family.help, type), body);
+  return frame(header(name, family.help, type), chunks.done);
 }
 
 /** Another prom-client metric, from its `get()` data; nothing when it has no values. */
@@ -182,11 +231,26 @@ async function* chunksWith(
   }
 }
 
-/** The chunks gathered into buffers of about 256 KB. */
+/** A view of the same bytes as a `Buffer` (no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * The chunks as pieces of about 256 KB: small chunks (family headers, other metrics) gathered into one, the kit
+ * families' own buffers of encoded series passed on as they are.
+ */
 async function* batched(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
   let pending: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of chunks) {
+    if (chunk.length >= PIECE_BYTES / 2) {
+      if (size > 0) yield Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+      yield asBuffer(chunk);
+      continue;
+    }
     pending.push(chunk);
     size += chunk.length;
     if (size >= PIECE_BYTES) {
