@@ -17,18 +17,26 @@ const modules = join(repo, 'node_modules');
 /** prom-client (README blocks import it), and the client under test when it is the other one (MESH_METRICS_CLIENT). */
 const CLIENTS = CLIENT_NAME === 'prom-client' ? ['prom-client'] : ['prom-client', CLIENT_NAME];
 
+/**
+ * The package's own dependencies (protobufjs), installed from this repository's node_modules like the peers: with
+ * `--offline` npm would otherwise look their metadata up in its cache, which a fresh machine's `npm ci` leaves empty.
+ */
+const RUNTIME_DEPENDENCIES = Object.keys(
+  (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {},
+);
+
 function sh(command: string, args: string[], cwd: string): string {
   const r = spawnSync(command, args, { cwd, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
-/** A fresh project in `dir` with the tarball and the given packages of this repository installed. */
+/** A fresh project in `dir` with the tarball, its dependencies and the given packages of this repository installed. */
 function install(dir: string, tarball: string, packages: readonly string[]): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
   const args = ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'];
-  sh('npm', [...args, tarball, ...packages.map((p) => join(modules, p))], dir);
+  sh('npm', [...args, tarball, ...[...RUNTIME_DEPENDENCIES, ...packages].map((p) => join(modules, p))], dir);
 }
 
 /** A sub-project of `dir` whose package.json sets the module type; its blocks are written there. */

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CLIENT_NAME } from './helpers/client.js';
 
 /** Runs a Node script against the built package (npm test builds first), as a user's project would load it. */
@@ -71,5 +73,46 @@ describe('package', () => {
       'prom-client',
       'undici',
     ]);
+  });
+});
+
+describe('publishing', () => {
+  const check = (pkg: object) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-publish-'));
+    try {
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg));
+      return spawnSync(process.execPath, ['scripts/publish-check.mjs', join(dir, 'package.json')], {
+        encoding: 'utf8',
+        cwd: new URL('..', import.meta.url),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('npm publish is refused while package.json has no repository, homepage and bugs (the project has no public address yet)', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(pkg.scripts.prepublishOnly).to.equal('node scripts/publish-check.mjs');
+    const r = check(pkg);
+    expect(r.status).to.equal(1);
+    expect(r.stderr.trim()).to.equal(
+      'publish refused: package.json has no repository, homepage, bugs (an address starting with https:// or git+https://). ' +
+        'Add the public repository, its home page and its issue tracker before publishing.',
+    );
+  });
+
+  it('lets the publish go on once the three fields hold addresses, and names only what is still missing', () => {
+    const base = { name: 'mesh-metrics', version: '0.1.0' };
+    const r = check({
+      ...base,
+      repository: { type: 'git', url: 'git+https://example.test/mesh-metrics.git' },
+      homepage: 'https://example.test/mesh-metrics#readme',
+      bugs: { url: 'https://example.test/mesh-metrics/issues' },
+    });
+    expect(r.status).to.equal(0);
+    expect(r.stderr).to.equal('');
+    const partial = check({ ...base, repository: 'git+https://example.test/mesh-metrics.git', homepage: 'not a url' });
+    expect(partial.status).to.equal(1);
+    expect(partial.stderr).to.contain('has no homepage, bugs (');
   });
 });
