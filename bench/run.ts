@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every suite in turn, then BENCHMARKS.md and bench/results.json.
- * Options: --quick (short runs, to check the harness), --only=record,scrape,express,koa,outbound,fetch,
+ * Options: --quick (short runs, to check the harness), --only=record,scrape,express,koa,outbound,fetch,instructions,
  * --rounds=N (default 7), --duration=S seconds per load run (default 3), --out=FILE (default BENCHMARKS.md),
  * --profile (measured processes run with `node --cpu-prof` into bench/profiles/; summarise them with
  * `node bench/.build/bench/profile-summary.js`).
@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, type } from 'node:os';
 import { cores, haveTaskset } from './child.js';
 import { haveWrk } from './load.js';
-import { markdown, type BenchConfig, type Machine, type Report, type Row, type SuiteResult } from './report.js';
+import { benchCommand, markdown, type BenchConfig, type Machine, type Report, type Row, type SuiteResult } from './report.js';
 import { NOTES } from './notes.js';
 import { recordPath } from './record-path.js';
 import { scrape } from './scrape.js';
@@ -18,6 +18,7 @@ import { inboundExpress } from './inbound-express.js';
 import { inboundKoa } from './inbound-koa.js';
 import { outbound } from './outbound.js';
 import { outboundFetch } from './outbound-fetch.js';
+import { instructions } from './instructions.js';
 
 const SUITES: Record<string, { title: string; run: (c: BenchConfig) => Promise<SuiteResult> }> = {
   record: { title: 'Record path', run: recordPath },
@@ -26,6 +27,7 @@ const SUITES: Record<string, { title: string; run: (c: BenchConfig) => Promise<S
   koa: { title: 'Inbound Koa', run: inboundKoa },
   outbound: { title: 'Outbound axios', run: outbound },
   fetch: { title: 'Outbound fetch/undici', run: outboundFetch },
+  instructions: { title: 'Inbound instructions', run: instructions },
 };
 
 function arg(name: string): string | undefined {
@@ -44,7 +46,25 @@ function cpuModel(): string {
   return cpus()[0]?.model ?? 'unknown';
 }
 
-function machine(loadAtStart: number): Machine {
+/** Total and stolen CPU ticks of all cores so far (the first line of /proc/stat), or undefined off Linux. */
+function cpuTicks(): { total: number; steal: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    // user nice system idle iowait irq softirq steal (guest time is already inside user)
+    if (fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return undefined;
+    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] as number };
+  } catch {
+    return undefined;
+  }
+}
+
+function stealPercent(start: ReturnType<typeof cpuTicks>): number | undefined {
+  const end = cpuTicks();
+  if (start === undefined || end === undefined || end.total <= start.total) return undefined;
+  return (100 * (end.steal - start.steal)) / (end.total - start.total);
+}
+
+function machine(loadAtStart: number, ticksAtStart: ReturnType<typeof cpuTicks>): Machine {
   const c = cores();
   const wrk = haveWrk() ? spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.split(' Copyright')[0] : undefined;
   return {
@@ -58,6 +78,7 @@ function machine(loadAtStart: number): Machine {
         ? `none (${haveTaskset() ? 'one core' : 'taskset not available'})`
         : `measured process on core ${c.measured}, load generator on core ${c.load} (taskset)`,
     loadAverage: [loadAtStart, loadavg()[0] as number],
+    stealPercent: stealPercent(ticksAtStart),
   };
 }
 
@@ -90,6 +111,8 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const loadAtStart = loadavg()[0] as number;
+  const ticksAtStart = cpuTicks();
+  const args = process.argv.slice(2).filter((a) => a !== '--render-only');
   pinSelf();
   const quick = process.argv.includes('--quick');
   const config: BenchConfig = {
@@ -103,7 +126,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const notes: Record<string, string[]> = {};
   const commands = [
-    `npm run bench   # = ${process.env.npm_lifecycle_script ?? 'tsc -p bench/tsconfig.json && node bench/.build/bench/run.js'}`,
+    `${benchCommand(args)}   # npm run bench = ${process.env.npm_lifecycle_script ?? 'tsc -p bench/tsconfig.json && node bench/.build/bench/run.js'}`,
     '# which runs, per suite (taskset pins each process to one core):',
   ];
   for (const key of only) {
@@ -119,8 +142,9 @@ async function main(): Promise<void> {
   }
   const report = {
     date: new Date().toISOString(),
-    machine: machine(loadAtStart),
+    machine: machine(loadAtStart, ticksAtStart),
     config,
+    args,
     commands,
     rows,
     notes,
