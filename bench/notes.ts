@@ -140,5 +140,35 @@ export const NOTES: Record<string, readonly string[]> = {
       'alternate between the two instances\' absolute URLs; the measured ones go through `meshDispatcher` with a ' +
       '`round_robin` balancer, addressing the service origin `http://users`. fetch is the global one (Node\'s ' +
       'bundled undici) with the dispatcher option; `request` is the undici package\'s. Bodies are read in full.',
+    'In the three full runs made on 2026-12-03 (Node 24), `request` through `meshDispatcher` took 7 to 8 µs more ' +
+      'client CPU per call than the bare `Agent` (+21 to +24 %, every round above 1.0 in the last run): that is the ' +
+      'kit\'s per-attempt work (the balancer\'s pick, the handler wrapper of each attempt, the attempt and call ' +
+      'families, the body-size and first-byte observations), which a ~33 µs call on a kept-alive loopback ' +
+      'connection makes visible; with fetch (~160 µs a call) the same work is within the noise.',
+  ],
+  'Inbound instructions': [
+    'Why this suite: on this shared virtual machine the throughput and CPU-time ratios of the inbound suites move by ' +
+      'tens of percent between rounds and between whole runs of the same code (three full runs on 2026-12-03 gave ' +
+      '`meshMetrics()` 1.06x, 0.90x and 0.66x bare Express\'s requests/s), far more than the 2–3 % targets. The ' +
+      'number of instructions the server executes per request does not depend on what else the machine runs. Each ' +
+      'variant\'s server (the same worker scripts and routes as the Express and Koa suites) runs under valgrind\'s ' +
+      'callgrind; after 3,000 warm-up requests (4 kept-alive connections, so the JIT has settled) the orchestrator ' +
+      'sends three windows of 1,500 requests, asking callgrind for a dump before and after each; a window\'s ' +
+      'instructions divided by its requests is one sample, and the table shows the median of the three (the ' +
+      '"Per-round ratios" column is the spread over the windows). The count is user-space instructions only (the ' +
+      'kernel\'s socket work, a third of the busy time in the CPU profiles, is not in it), so a ratio here is larger ' +
+      'than the same cost as a share of CPU time. The CPU targets of the Express and Koa suites are applied to it.',
+    'What it shows: a no-op `app.use()` layer costs Express 5 about 20 % more instructions per request, so the ' +
+      'middleware (`meshMetrics()`) pays that layer plus its own work, and `instrumentExpress(app)` / ' +
+      '`instrumentExpress(server)` (no layer) cost about a third of the middleware\'s extra instructions. The ' +
+      'remaining ~16,000 instructions per request are the recorder\'s own work (the clock, the in-flight gauge, the ' +
+      '`close` listener and its event, the first-byte and body-size notifications, the route label lookup and four ' +
+      'histogram observations): in the CPU profiles (`--profile`) the kit\'s own code is 3.4 % (server mode) to ' +
+      '4.0 % (app mode) of the busy time. The 2 % target would leave about 3,400 instructions for all of that, so ' +
+      'it is not reached by the choice of mode; it would take dropping families from the default. On Koa the ' +
+      'picture differs: one more async layer costs almost nothing (the no-op layer +0.3 %), so the no-layer mode ' +
+      'has little to save, and `instrumentKoa(app)` (+13 %, windows 1.09–1.22) measured no better than ' +
+      '`koaMeshMetrics()` (+10 %, windows 1.08–1.18); its wrapper of the composed chain adds a promise reaction ' +
+      'per request.',
   ],
 };
