@@ -138,7 +138,9 @@ export function markdown(report: Report): string {
       'each round; the "Per-round ratios" column shows the lowest and highest ratio of one round\'s candidate to ' +
       'the same round\'s baseline. On this shared 2-vCPU virtual machine that spread is often ±5 % or more, as ' +
       'large as the inbound and outbound targets themselves, so a target missed by a few percent in one run may be ' +
-      'met in the next (and the reverse); the notes under each table say what the profiles show. To look closer ' +
+      'met in the next (and the reverse); the notes under each table say what the profiles show, and the ' +
+      '"Inbound instructions" suite counts the inbound variants\' CPU cost in instructions, which that noise does ' +
+      'not move. To look closer ' +
       'at one suite: `npm run bench -- --only=express --rounds=15`, and `--profile` for CPU profiles.',
     '',
     '## Machine',
