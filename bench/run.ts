@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const loadAtStart = loadavg()[0] as number;
   const ticksAtStart = cpuTicks();
-  const args = process.argv.slice(2).filter((a) => a !== '--render-only');
+  const args = process.argv.slice(2);
   pinSelf();
   const quick = process.argv.includes('--quick');
   const config: BenchConfig = {

@@ -118,15 +118,12 @@ function kitRenderer(family: KitFamily, ctx: Context): (s: AnySeries) => MetricM
  */
 let seriesWriter = protobuf.Writer.create();
 /**
- * Bytes of the buffers the encoded series are copied into, one after another: a piece of the served body each, as
+ * Encoded series copied one after another into buffers of {@link PIECE_BYTES}: a piece of the served body each, as
  * they are (see {@link batched}), so no step copies the encoded family once more.
  */
-const CHUNK_BYTES = PIECE_BYTES;
-
-/** Encoded series copied one after another into buffers of {@link CHUNK_BYTES}. */
 class Chunks {
   readonly done: Uint8Array[] = [];
-  private buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private buffer = Buffer.allocUnsafe(PIECE_BYTES);
   private used = 0;
 
   /** Takes what the writer holds; the caller resets it. */
@@ -134,7 +131,7 @@ class Chunks {
     const size = writer.len;
     if (size > this.buffer.length - this.used) {
       this.seal();
-      if (size > CHUNK_BYTES) {
+      if (size > PIECE_BYTES) {
         this.done.push(writer.finish());
         return;
       }
@@ -147,7 +144,7 @@ class Chunks {
   seal(): void {
     if (this.used === 0) return;
     this.done.push(this.buffer.subarray(0, this.used));
-    this.buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.buffer = Buffer.allocUnsafe(PIECE_BYTES);
     this.used = 0;
   }
 }
