@@ -48,15 +48,25 @@ export type AttemptOutcome =
   | { readonly ok: true; readonly response: UpstreamResponse }
   | { readonly ok: false; readonly failure: unknown; readonly response?: UpstreamResponse };
 
-/** One attempt of a call: the handler given to the dispatcher underneath (undici 6 shape, which both majors take). */
+/**
+ * One attempt of a call: the handler given to the dispatcher underneath (undici 6 shape, which both majors take).
+ * Once its end has reached the caller it lets go of the call, the caller's handler and the response head: undici
+ * keeps a finished request (and so its handler) reachable for a while, and through those references every call made
+ * since by the same caller (its promise chain) would survive the young-generation collections (measured: four
+ * times the scavenge time per call; see BENCHMARKS.md).
+ */
 export class DispatchAttempt implements LegacyHandler {
   private mode: Mode = 'wait';
   private abortInner: ((reason?: unknown) => void) | undefined;
   private abortReason: { reason: unknown } | undefined;
   private head: { status: number; raw: RawList; resume: () => void; text: string } | undefined;
-  private held: Buffer[] = [];
+  /** The body chunks of a held response (allocated when the first one is held). */
+  private held: Buffer[] | undefined;
   private heldEnd: { trailers: RawList } | { error: unknown } | undefined;
   private finished = false;
+  /** The call and the caller's handler; `undefined` once the attempt's end reached the caller. */
+  private owner: AttemptOwner | undefined;
+  private sink: CallerSink | undefined;
   response: UpstreamResponse | undefined;
   /** Set by the call: the balancer's attempt, `undefined` when the request bypasses the balancer. */
   lb: BalancerAttempt | undefined;
@@ -70,10 +80,10 @@ export class DispatchAttempt implements LegacyHandler {
   /** Response body bytes as undici received them (before fetch decompresses them). */
   received = 0;
 
-  constructor(
-    private readonly owner: AttemptOwner,
-    private readonly sink: CallerSink,
-  ) {}
+  constructor(owner: AttemptOwner, sink: CallerSink) {
+    this.owner = owner;
+    this.sink = sink;
+  }
 
   /** Aborts the attempt (now, or as soon as the dispatcher hands over its abort function). */
   abort(reason: unknown, as: 'cancelled' | 'timeout'): void {
@@ -86,22 +96,25 @@ export class DispatchAttempt implements LegacyHandler {
   /** Sends a held response to the caller: what arrived so far, then the rest as it comes. */
   release(): void {
     const head = this.head;
-    if (this.mode !== 'hold' || head === undefined) return;
+    const sink = this.sink;
+    if (this.mode !== 'hold' || head === undefined || sink === undefined) return;
     this.mode = 'forward';
-    this.sink.headers(head.status, head.raw, head.resume, head.text);
-    for (const chunk of this.held) this.sink.data(chunk);
-    this.held = [];
+    sink.headers(head.status, head.raw, head.resume, head.text);
+    for (const chunk of this.held ?? []) sink.data(chunk);
+    this.held = undefined;
     const end = this.heldEnd;
     if (end === undefined) return;
-    if ('trailers' in end) this.sink.complete(end.trailers);
-    else this.sink.error(end.error);
+    if ('trailers' in end) sink.complete(end.trailers);
+    else sink.error(end.error);
+    this.detach();
   }
 
   /** Drops a held response; its body is still read to the end (and thrown away). */
   discard(): void {
     if (this.mode !== 'hold') return;
     this.mode = 'discard';
-    this.held = [];
+    this.held = undefined;
+    if (this.finished) this.detach();
   }
 
   get isHeld(): boolean {
@@ -114,40 +127,63 @@ export class DispatchAttempt implements LegacyHandler {
   }
 
   onHeaders(status: number, raw: RawList, resume: () => void, text: string): boolean {
-    if (this.mode !== 'wait') return true;
+    const owner = this.owner;
+    if (this.mode !== 'wait' || owner === undefined) return true;
     this.headAt = performance.now();
     const response: UpstreamResponse = { status, statusText: text ?? '' };
     this.response = response;
     this.head = { status, raw, resume, text };
-    this.mode = this.owner.head(this, response);
-    return this.mode === 'forward' ? this.sink.headers(status, raw, resume, text) : true;
+    this.mode = owner.head(this, response);
+    return this.mode === 'forward' ? (this.sink as CallerSink).headers(status, raw, resume, text) : true;
   }
 
   onData(chunk: Buffer): boolean {
     this.received += chunk.length;
-    if (this.mode === 'forward') return this.sink.data(chunk);
-    if (this.mode === 'hold') this.held.push(chunk);
+    if (this.mode === 'forward') return (this.sink as CallerSink).data(chunk);
+    if (this.mode === 'hold') (this.held ??= []).push(chunk);
     return true;
   }
 
   onComplete(trailers: RawList): void {
-    if (this.finished) return;
+    const owner = this.owner;
+    if (this.finished || owner === undefined) return;
     this.finished = true;
     const response = this.response as UpstreamResponse;
-    this.owner.ended(this, { ok: true, response });
-    if (this.mode === 'forward') this.sink.complete(trailers);
-    else if (this.mode === 'hold') this.heldEnd = { trailers };
+    owner.ended(this, { ok: true, response });
+    if (this.mode === 'hold') {
+      this.heldEnd = { trailers };
+      return;
+    }
+    if (this.mode === 'forward') (this.sink as CallerSink).complete(trailers);
+    this.detach();
   }
 
   onError(error: Error): void {
-    if (this.finished) return;
+    const owner = this.owner;
+    if (this.finished || owner === undefined) return;
     this.finished = true;
     const failure = this.abortedAs ?? error;
     const response = this.response;
-    this.owner.ended(this, response === undefined ? { ok: false, failure } : { ok: false, failure, response });
-    if (this.mode === 'wait') this.owner.failed(this, this.abortReason?.reason ?? error);
-    else if (this.mode === 'forward') this.sink.error(this.abortReason?.reason ?? error);
-    else if (this.mode === 'hold') this.heldEnd = { error };
+    owner.ended(this, response === undefined ? { ok: false, failure } : { ok: false, failure, response });
+    if (this.mode === 'hold') {
+      this.heldEnd = { error };
+      return;
+    }
+    if (this.mode === 'wait') owner.failed(this, this.abortReason?.reason ?? error);
+    else if (this.mode === 'forward') (this.sink as CallerSink).error(this.abortReason?.reason ?? error);
+    this.detach();
+  }
+
+  /** Lets go of everything but the figures, once the attempt's end reached the caller (or nobody waits for it). */
+  private detach(): void {
+    this.owner = undefined;
+    this.sink = undefined;
+    this.head = undefined;
+    this.held = undefined;
+    this.heldEnd = undefined;
+    this.settle = undefined;
+    this.abortInner = undefined;
+    this.lb = undefined;
   }
 
   onUpgrade(): void {
