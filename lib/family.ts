@@ -111,7 +111,8 @@ export abstract class Family<L extends string, S> {
   protected readonly faults: FaultSink;
   private readonly reportFaults: boolean;
   private readonly arity: number;
-  private readonly maxSeries: number;
+  /** The most series the family holds, its overflow series included (`maxSeries`). */
+  readonly maxSeries: number;
   private readonly maxLength: number;
   private readonly omit: readonly boolean[];
   private readonly fill: readonly (string | undefined)[] | undefined;
@@ -120,6 +121,11 @@ export abstract class Family<L extends string, S> {
   private cacheSize = 0;
   private overflowSeries: S | undefined;
   private single: S | undefined;
+  /**
+   * Changes whenever a series may have left the family ({@link reset}, {@link remove}): a caller that keeps series
+   * it looked up (the inbound recorder's rows) checks it before using them.
+   */
+  revision = 0;
 
   protected constructor(config: FamilyConfig<L>) {
     if (config.labelNames.length > 12) throw new TypeError(`${config.name}: at most 12 labels are supported`);
@@ -204,6 +210,11 @@ export abstract class Family<L extends string, S> {
     return this.resolve(a, b, c, d, named);
   }
 
+  /** Whether `series` is the family's overflow series (a lookup that found it counted an overflow). */
+  isOverflow(series: S): boolean {
+    return series === this.overflowSeries;
+  }
+
   /** How many series the family holds, the overflow series included. */
   get seriesCount(): number {
     return this.byKey.size + (this.overflowSeries === undefined ? 0 : 1) + (this.single === undefined ? 0 : 1);
@@ -229,6 +240,7 @@ export abstract class Family<L extends string, S> {
     this.cacheSize = 0;
     this.overflowSeries = undefined;
     this.single = undefined;
+    this.revision++;
   }
 
   /**
@@ -252,6 +264,7 @@ export abstract class Family<L extends string, S> {
       // Raw values of other spellings may still point at the removed series: start the cache afresh.
       this.cache = new Map();
       this.cacheSize = 0;
+      this.revision++;
       return true;
     } catch {
       this.faults.internal();

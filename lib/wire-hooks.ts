@@ -3,9 +3,10 @@
  * how many body bytes go out, how many come in. Node emits no event for any of these, so the kit wraps four methods
  * once per process (installed by the first middleware that needs them, never at import): `writeHead`, `write` and
  * `end` of `ServerResponse.prototype` and `push` of `IncomingMessage.prototype` (the parser hands every received body
- * chunk to `push`). A wrapper calls the original first and then notifies the one listener a recorder registered on
- * that object under {@link WIRE_EVENT}; objects nobody measures cost one property read. Nothing is stored on the
- * request or response: the per-request counts live in the recorder's listener closure.
+ * chunk to `push`). A wrapper calls the original first and then notifies the recorders' listeners: on a response,
+ * the recorder's own `close` listener, marked with {@link RECORDER} (so a request costs no second listener); on an
+ * incoming message, the listener registered under {@link WIRE_EVENT}. Objects nobody measures cost a property read or
+ * two. Nothing is stored on the request or response: the per-request counts live in the recorder's listener closure.
  *
  * The compression middleware of Express (`compression`) and of Koa (`koa-compress`) write the compressed bytes
  * through these same methods, so body sizes are the bytes on the wire, after compression, without chunk framing.
@@ -13,7 +14,16 @@
 import { Buffer } from 'node:buffer';
 import { IncomingMessage, ServerResponse } from 'node:http';
 
-/** The listener event, shared by every copy of the kit in the process (so one set of wrappers serves them all). */
+/**
+ * Marks a recorder's `close` listener on a response: the wrappers notify every `close` listener that has it (its
+ * value is the recorder's owner marker). Shared by every copy of the kit in the process.
+ */
+export const RECORDER: unique symbol = Symbol.for('mesh-metrics.recorder') as never;
+
+/**
+ * The listener event of an incoming message (a server's request, an outbound attempt's response), shared by every
+ * copy of the kit in the process (so one set of wrappers serves them all).
+ */
 export const WIRE_EVENT: unique symbol = Symbol.for('mesh-metrics.wire') as never;
 
 // The kinds are symbols shared by every copy of the kit (so one copy's wrappers can tell another's listeners), and
@@ -38,10 +48,13 @@ export type WireKind = typeof HEAD | typeof RESPONSE_BODY | typeof REQUEST_BODY 
 /** What a recorder registers under {@link WIRE_EVENT}; also its `close` listener, called with no kind. */
 export type WireListener = (kind?: WireKind | boolean, bytes?: number) => void;
 
-const INSTALLED = Symbol.for('mesh-metrics.wire-hooks');
+// Versioned: a copy of the kit that found its listeners under another key installs its own wrappers.
+const INSTALLED = Symbol.for('mesh-metrics.wire-hooks.2');
+
+type Marked = WireListener & { [RECORDER]?: unknown };
 
 interface Observed {
-  _events?: Record<symbol, WireListener | WireListener[] | undefined>;
+  _events?: Record<PropertyKey, Marked | Marked[] | undefined>;
   finished?: boolean;
   destroyed?: boolean;
   _hasBody?: boolean;
@@ -56,6 +69,26 @@ function notify(l: WireListener | WireListener[], kind: WireKind, bytes: number)
   try {
     if (typeof l === 'function') l(kind, bytes);
     else for (const f of l) f(kind, bytes);
+  } catch {
+    // A recorder's listener counts its own faults; nothing reaches the application's write.
+  }
+}
+
+/**
+ * The `close` listeners of a response that may be recorders': a marked lone listener, or the array of several
+ * (each marked one is notified); `undefined` when no recorder measures it.
+ */
+function recordersOf(target: Observed): Marked | Marked[] | undefined {
+  const events = target._events;
+  if (events === undefined || events === null) return undefined;
+  const close = events['close'];
+  return typeof close === 'function' ? (close[RECORDER] === undefined ? undefined : close) : close;
+}
+
+function notifyRecorders(l: Marked | Marked[], kind: WireKind, bytes: number): void {
+  try {
+    if (typeof l === 'function') l(kind, bytes);
+    else for (const f of l) if (f[RECORDER] !== undefined) f(kind, bytes);
   } catch {
     // A recorder's listener counts its own faults; nothing reaches the application's write.
   }
@@ -101,18 +134,19 @@ export function installWireHooks(): void {
   const req = IncomingMessage.prototype as unknown as Record<PropertyKey, unknown>;
   const push = req['push'] as Method;
 
-  res['writeHead'] = function writeHead_(this: Observed, ...args: unknown[]): unknown {
-    const out = writeHead.apply(this, args);
-    const l = listenerOf(this);
-    if (l !== undefined) notify(l, HEAD, 0);
+  // Node's writeHead(statusCode, reason, headers) reads an absent argument and an undefined one alike.
+  res['writeHead'] = function writeHead_(this: Observed, statusCode: unknown, reason?: unknown, headers?: unknown): unknown {
+    const out = writeHead.call(this, statusCode, reason, headers);
+    const l = recordersOf(this);
+    if (l !== undefined) notifyRecorders(l, HEAD, 0);
     return out;
   };
   res['write'] = function write_(this: Observed, chunk: unknown, encoding?: unknown, cb?: unknown): unknown {
     const open = this.finished !== true && this.destroyed !== true;
     const out = write.call(this, chunk, encoding, cb);
     if (open && this._hasBody !== false) {
-      const l = listenerOf(this);
-      if (l !== undefined) notify(l, RESPONSE_BODY, byteLength(chunk, encoding));
+      const l = recordersOf(this);
+      if (l !== undefined) notifyRecorders(l, RESPONSE_BODY, byteLength(chunk, encoding));
     }
     return out;
   };
@@ -120,8 +154,8 @@ export function installWireHooks(): void {
     const open = this.finished !== true && this.destroyed !== true;
     const out = end.call(this, chunk, encoding, cb);
     if (open && chunk !== undefined && chunk !== null && typeof chunk !== 'function' && this._hasBody !== false) {
-      const l = listenerOf(this);
-      if (l !== undefined) notify(l, RESPONSE_BODY, byteLength(chunk, encoding));
+      const l = recordersOf(this);
+      if (l !== undefined) notifyRecorders(l, RESPONSE_BODY, byteLength(chunk, encoding));
     }
     return out;
   };

@@ -2,10 +2,10 @@ import { EventEmitter } from 'node:events';
 import { OutgoingMessage, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { GaugeSeries } from '../lib/gauge.js';
-import type { HistogramFamily, HistogramSeries } from '../lib/histogram.js';
 import { methodLabel } from '../lib/http-server-metrics.js';
 import { observeTraced } from '../lib/trace-context.js';
 import type { InboundSetup } from './inbound-options.js';
+import { SeriesRows } from './series-rows.js';
 import {
   appendCustomValues,
   CLIENT_CLOSED_STATUS,
@@ -17,6 +17,7 @@ import {
 import {
   HEAD,
   installWireHooks,
+  RECORDER,
   REQUEST_BODY,
   RESPONSE_BODY,
   UPGRADE_HEAD,
@@ -47,17 +48,23 @@ export type LabelSource<C = undefined> = (res: ServerResponse, context: C) => un
 const closedGetter = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'closed')?.get;
 const addListener = EventEmitter.prototype.on;
 
+function bodyMayFollow(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 function isClosed(res: ServerResponse): boolean {
   const closed = closedGetter !== undefined && res instanceof OutgoingMessage ? closedGetter.call(res) : res.closed;
   return closed === true;
 }
 
 /**
- * Marks a `close` listener with the families it records into: every recorder on one registry and prefix shares them,
- * so two middleware instances there (an app and its sub-app) measure a request once.
+ * A recorder's `close` listener, marked with the families it records into (under the wire hooks' shared key, which
+ * also has the wrappers notify it): every recorder on one registry and prefix shares them, so two middleware
+ * instances there (an app and its sub-app) measure a request once.
  */
-const OWNER = Symbol('mesh-metrics.recorder');
-type OwnedListener = WireListener & { [OWNER]?: object };
+type OwnedListener = WireListener & { [RECORDER]?: object };
 
 const headersSentGetter = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
 
@@ -81,8 +88,8 @@ export class InboundRecorder<C = undefined> {
   /** Whether the head time or byte counts are needed (then the wire hooks are installed). */
   private readonly wire: boolean;
   private readonly otel: boolean;
-  /** Mesh naming without custom labels: the four-label fast path. */
-  private readonly plain: boolean;
+  /** Mesh naming without custom labels: the four-label fast path, every family's series found by one lookup. */
+  private readonly rows: SeriesRows | undefined;
 
   constructor(
     private readonly setup: InboundSetup,
@@ -94,7 +101,7 @@ export class InboundRecorder<C = undefined> {
     this.owner = m.requestDuration;
     this.wire = m.firstByte !== undefined || m.requestSize !== undefined;
     this.otel = m.naming === 'otel';
-    this.plain = !this.otel && setup.customLabels === undefined;
+    this.rows = this.otel || setup.customLabels !== undefined ? undefined : new SeriesRows(m, setup.service, m.requestDuration.maxSeries);
     if (this.wire) installWireHooks();
   }
 
@@ -130,13 +137,15 @@ export class InboundRecorder<C = undefined> {
           this.end(res, context, start, headAt, sent, received, traceId, inFlight, upgraded);
         }
       };
-      listener[OWNER] = this.owner;
-      res.on('close', listener);
+      listener[RECORDER] = this.owner;
+      addListener.call(res, 'close', listener);
       // Handed over from the server's 'upgrade' event (a WebSocket route): the connection is the request's life.
       if ((req as { upgrade?: boolean } | undefined)?.upgrade === true) watchUpgrade(req as IncomingMessage, listener);
       if (this.wire) {
-        addListener.call(res, WIRE_EVENT, listener);
-        if (req !== undefined) addListener.call(req, WIRE_EVENT, listener);
+        // Request body bytes: only a request with a Content-Length or Transfer-Encoding has a body (RFC 9112 6.3).
+        if (req !== undefined && this.setup.metrics.requestSize !== undefined && bodyMayFollow(req)) {
+          addListener.call(req, WIRE_EVENT, listener);
+        }
         // A head already written before the request reached us (behind a middleware that answered early).
         if (headersSent(res)) headAt = start;
       }
@@ -151,7 +160,7 @@ export class InboundRecorder<C = undefined> {
   private measuring(res: ServerResponse): boolean {
     if (res.listenerCount('close') === 0) return false;
     const owner = this.owner;
-    for (const l of res.rawListeners('close')) if ((l as OwnedListener)[OWNER] === owner) return true;
+    for (const l of res.rawListeners('close')) if ((l as OwnedListener)[RECORDER] === owner) return true;
     return false;
   }
 
@@ -185,33 +194,32 @@ export class InboundRecorder<C = undefined> {
       if (this.setup.skip !== undefined && this.skips(status, route, method, headSent)) return;
       const seconds = ((stream ? headAt : now) - start) / 1000;
       const req = res.req as IncomingMessage | undefined;
-      const values = this.plain ? undefined : this.values(res, context, method, route, status, headSent);
-      const series = this.series(metrics.requestDuration, values, method, route, status);
-      if (this.setup.traceOf === undefined) series.observe(seconds);
-      else observeTraced(series, seconds, traceId);
-      if (headSent && metrics.firstByte !== undefined) {
-        this.series(metrics.firstByte, values, method, route, status).observe((headAt - start) / 1000);
+      const declared = metrics.requestSize !== undefined && req?.complete === true ? contentLength(req) : -1;
+      const requestBytes = declared >= 0 ? declared : received;
+      const traced = this.setup.traceOf !== undefined;
+      const rows = this.rows;
+      if (rows !== undefined) {
+        // the four-label fast path: one lookup finds the series of every family
+        const row = rows.of(method, route, status);
+        if (traced) observeTraced(row.duration, seconds, traceId);
+        else row.duration.observe(seconds);
+        if (headSent && metrics.firstByte !== undefined) rows.firstByte(row, method, route, status).observe((headAt - start) / 1000);
+        row.requestSize?.observe(requestBytes);
+        row.responseSize?.observe(sent);
+        return;
       }
-      if (metrics.requestSize !== undefined) {
-        const declared = req?.complete === true ? contentLength(req) : -1;
-        this.series(metrics.requestSize, values, method, route, status).observe(declared >= 0 ? declared : received);
-      }
-      if (metrics.responseSize !== undefined) this.series(metrics.responseSize, values, method, route, status).observe(sent);
+      const values = this.values(res, context, method, route, status, headSent);
+      const series = metrics.requestDuration.labelsOf(values);
+      if (traced) observeTraced(series, seconds, traceId);
+      else series.observe(seconds);
+      if (headSent) metrics.firstByte?.labelsOf(values).observe((headAt - start) / 1000);
+      metrics.requestSize?.labelsOf(values).observe(requestBytes);
+      metrics.responseSize?.labelsOf(values).observe(sent);
     } catch {
       metrics.faults.internal();
     } finally {
       inFlight.dec();
     }
-  }
-
-  private series(
-    family: HistogramFamily<string>,
-    values: readonly unknown[] | undefined,
-    method: string,
-    route: string,
-    status: number,
-  ): HistogramSeries {
-    return values === undefined ? family.labels(this.setup.service, method, route, status) : family.labelsOf(values);
   }
 
   private values(res: ServerResponse, context: C, method: string, route: string, status: number, headSent: boolean): unknown[] {

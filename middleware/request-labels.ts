@@ -12,10 +12,13 @@ export const OTEL_ABORTED_ERROR = 'aborted';
 
 const getHeader = OutgoingMessage.prototype.getHeader as (this: ServerResponse, name: string) => OutgoingHttpHeader | undefined;
 
+/** `text/event-stream` at the start of a `Content-Type`, in any case, after any white space. */
+const EVENT_STREAM = /^\s*text\/event-stream/i;
+
 /** Whether a response is a Server-Sent-Events stream (`Content-Type: text/event-stream`). */
 export function isEventStream(res: ServerResponse): boolean {
   const type = getHeader.call(res, 'content-type');
-  return typeof type === 'string' && type.trimStart().toLowerCase().startsWith('text/event-stream');
+  return typeof type === 'string' && EVENT_STREAM.test(type);
 }
 
 /** OpenTelemetry's `url.scheme`: `https` on a TLS socket, else `http`. */
