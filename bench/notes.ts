@@ -95,11 +95,12 @@ export const NOTES: Record<string, readonly string[]> = {
       'false, bodySizes: false }`, which records the duration and in-flight families only, on the same path as ' +
       'before those families existed (no wire hooks, no extra listeners); "every family on" is the default, which ' +
       'also records `…_response_first_byte_seconds` and both body size histograms. The per-request cost of the ' +
-      'latter: two more listener registrations (on the response and the request, under one symbol event, sharing ' +
-      'the one closure), a notification from the `writeHead`/`write`/`end` wrappers of `lib/wire-hooks.ts` (one ' +
-      'property read each on responses nobody measures), one `getHeader` at the end, and three more histogram ' +
-      'observations. Nothing is stored on the response or request, so Express\'s per-object hidden classes take no ' +
-      'new slow path.',
+      'latter: the `writeHead`/`write`/`end` wrappers of `lib/wire-hooks.ts` notify the recorder\'s own `close` ' +
+      'listener (no second listener per response; a property read or two on responses nobody measures), a ' +
+      'listener on the request only when it can have a body (`Content-Length` or `Transfer-Encoding`), one ' +
+      '`getHeader` at the end, and three more histogram observations, whose series come with the duration\'s from ' +
+      'one lookup (`middleware/series-rows.ts` keeps the four series of a route, status and method together). ' +
+      'Nothing is stored on the response or request, so Express\'s per-object hidden classes take no new slow path.',
   ],
   'Inbound Koa': [
     'Koa 3 with @koa/router, one route `GET /users/:id`; same procedure as Express. `koaMeshMetrics()` is mounted ' +
@@ -141,10 +142,15 @@ export const NOTES: Record<string, readonly string[]> = {
       '`round_robin` balancer, addressing the service origin `http://users`. fetch is the global one (Node\'s ' +
       'bundled undici) with the dispatcher option; `request` is the undici package\'s. Bodies are read in full.',
     'In the three full runs made on 2026-12-03 (Node 24), `request` through `meshDispatcher` took 7 to 8 µs more ' +
-      'client CPU per call than the bare `Agent` (+21 to +24 %, every round above 1.0 in the last run): that is the ' +
-      'kit\'s per-attempt work (the balancer\'s pick, the handler wrapper of each attempt, the attempt and call ' +
-      'families, the body-size and first-byte observations), which a ~33 µs call on a kept-alive loopback ' +
-      'connection makes visible; with fetch (~160 µs a call) the same work is within the noise.',
+      'client CPU per call than the bare `Agent` (0.83x the calls/s). The kit\'s own code was not the cause (the CPU ' +
+      'profile found no hot spot in it, and under callgrind most of the extra instructions per call were V8\'s ' +
+      'scavenger). The garbage collector was: undici keeps a finished request, and so the attempt handler the kit gave it, reachable for a ' +
+      'while, and that attempt still referenced its call and the caller\'s handler, through whose promise chain ' +
+      'every later call of the same caller stayed reachable. Each young-generation collection then copied and ' +
+      'promoted about 3.3 MB instead of 0.5 MB (`node --trace-gc-nvp`), and the scavenges took 650 ms instead of ' +
+      '150 ms per 60,000 calls: the whole of the extra CPU. An ended attempt now lets go of the call, the caller\'s ' +
+      'handler and the response head (`interceptors/undici-attempt.ts`, tested in `test/undici-attempt.test.ts`), ' +
+      'and the scavenge time per call is the bare client\'s.',
   ],
   'Inbound instructions': [
     'Why this suite: on this shared virtual machine the throughput and CPU-time ratios of the inbound suites move by ' +
@@ -152,9 +158,11 @@ export const NOTES: Record<string, readonly string[]> = {
       '`meshMetrics()` 1.06x, 0.90x and 0.66x bare Express\'s requests/s), far more than the 2–3 % targets. The ' +
       'number of instructions the server executes per request does not depend on what else the machine runs. Each ' +
       'variant\'s server (the same worker scripts and routes as the Express and Koa suites) runs under valgrind\'s ' +
-      'callgrind; after 3,000 warm-up requests (4 kept-alive connections, so the JIT has settled) the orchestrator ' +
-      'sends three windows of 1,500 requests, asking callgrind for a dump before and after each; a window\'s ' +
-      'instructions divided by its requests is one sample, and the table shows the median of the three (the ' +
+      'callgrind, with Node\'s `--single-threaded` (V8 compiles and collects garbage on the main thread, so the ' +
+      'same window of two variants holds the same collections); after 10,000 warm-up requests (4 kept-alive ' +
+      'connections; with fewer, the JIT was still settling) the orchestrator sends five windows of 1,500 requests, ' +
+      'asking callgrind for a dump before and after each; a window\'s instructions divided by its requests is one ' +
+      'sample, and the table shows the median of the five (the ' +
       '"Per-round ratios" column is the spread over the windows). The count is user-space instructions only (the ' +
       'kernel\'s socket work, a third of the busy time in the CPU profiles, is not in it), so a ratio here is larger ' +
       'than the same cost as a share of CPU time. The CPU targets of the Express and Koa suites are applied to it.',

@@ -181,12 +181,14 @@ export class InboundRecorder<C = undefined> {
       const now = performance.now();
       const headSent = headAt >= 0;
       // An event stream or an upgraded connection is timed to its head, and its end by the client is its normal
-      // end (the head's status).
-      const stream = upgraded >= 0 || (headSent && isEventStream(res));
+      // end (the head's status). A finished response whose head went out within a millisecond of its end is timed
+      // the same either way (and gets its status either way), so its Content-Type is not read.
+      const finished = res.writableFinished;
+      const stream = upgraded >= 0 || (headSent && (!finished || now - headAt >= 1) && isEventStream(res));
       const status =
         upgraded >= 0
           ? upgraded
-          : stream || res.writableFinished
+          : stream || finished
             ? res.statusCode
             : (this.abandoned(res, context) ?? CLIENT_CLOSED_STATUS);
       const route = this.routeOf(res, status, context);
