@@ -25,7 +25,7 @@ describe('samples/prometheus rules, alerts and dashboard', function () {
     const r = promtool(['check', 'rules', 'rules.yml', 'alerts.yml']);
     expect(r.status, r.output).to.equal(0);
     expect(r.output).to.include('SUCCESS: 10 rules found');
-    expect(r.output).to.include('SUCCESS: 6 rules found');
+    expect(r.output).to.include('SUCCESS: 8 rules found');
   });
 
   it('promtool test rules passes the recording-rule and alert unit tests', () => {
@@ -54,6 +54,8 @@ describe('samples/prometheus rules, alerts and dashboard', function () {
       'MeshCircuitOpen',
       'MeshNoHealthyInstances',
       'MeshRetryStorm',
+      'MeshInstanceEjected',
+      'MeshRetryBudgetExhausted',
       'MeshInboundSlowResponses',
       'MeshMetricsCardinalityOverflow',
     ]);

@@ -110,7 +110,7 @@ describe('e2e: the demo mesh scraped by a real Prometheus', function () {
     const { groups } = await p.api<{ groups: RuleGroup[] }>('rules');
     const rules = groups.flatMap((g) => g.rules);
     expect(rules.filter((r) => r.type === 'recording')).to.have.length(10);
-    expect(rules.filter((r) => r.type === 'alerting')).to.have.length(6);
+    expect(rules.filter((r) => r.type === 'alerting')).to.have.length(8);
     const empty = await untilAllHaveData(async () => {
       const missing: string[] = [];
       for (const r of rules) {
