@@ -10,7 +10,8 @@ const SOURCES = Symbol.for('mesh-metrics.gauge-sources');
 
 /**
  * A gauge family whose values are read from its sources when the registry is scraped, so that keeping it current
- * costs nothing per request. Its series are exactly what the sources list at that moment.
+ * costs nothing per request. Its series are exactly what the sources list at that moment; a label set listed by more
+ * than one source (two retry budgets, or two dispatchers' pools, of one service) has the sum of their values.
  */
 export class SourcedGaugeFamily<L extends string> extends GaugeFamily<L> {
   readonly [SOURCES] = new Set<GaugeSource>();
@@ -45,7 +46,8 @@ export class SourcedGaugeFamily<L extends string> extends GaugeFamily<L> {
     for (const source of this[SOURCES]) {
       try {
         for (const [labels, value] of source()) {
-          if (typeof value === 'number' && Number.isFinite(value)) this.labels(...(labels as [unknown?, unknown?, unknown?, unknown?])).set(value);
+          // added, not set: two sources listing one label set (two budgets or pools of one service) add up
+          if (typeof value === 'number' && Number.isFinite(value)) this.labels(...(labels as [unknown?, unknown?, unknown?, unknown?])).inc(value);
         }
       } catch {
         this.self.internal();

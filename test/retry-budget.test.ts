@@ -70,6 +70,14 @@ describe('retry budget (meshPolicy({ retryBudget }))', () => {
       policy({ retryBudget: {} });
       expect(await value(`mesh_retry_budget_remaining{${SERVICE}}`)).to.equal(100);
     });
+
+    it('two policies with budgets for one service: the gauge shows what both allow together, and one disposed leaves the other', async () => {
+      policy({ retryBudget: {} });
+      const second = policy({ retryBudget: { minRetriesPerSecond: 3, windowMs: 1000 } });
+      expect(await value(`mesh_retry_budget_remaining{${SERVICE}}`)).to.equal(103);
+      second.dispose();
+      expect(await value(`mesh_retry_budget_remaining{${SERVICE}}`)).to.equal(100);
+    });
   });
 
   it('each call deposits ratio, each retry takes 1; a refused retry fails the call with its last error (axios)', async () => {
