@@ -29,19 +29,7 @@ export function haveCallgrind(): boolean {
 
 function valgrindArgs(dir: string, file: string, args: readonly string[]): string[] {
   // --smc-check: V8 writes and runs machine code on the heap, which valgrind must re-translate when it changes.
-  // --single-threaded: V8 compiles and collects garbage on the main thread, at the same points of the request stream
-  // in every variant, instead of on helper threads whose progress under valgrind's thread scheduling varies; two
-  // variants' windows then hold the same collections (measured on Express, every family on vs off: the same window
-  // of the two differed by 1 to 4 %, where with helper threads it differed by -12 to +18 %).
-  return [
-    '--tool=callgrind',
-    '--smc-check=all-non-file',
-    `--callgrind-out-file=${join(dir, 'cg')}`,
-    process.execPath,
-    '--single-threaded',
-    file,
-    ...args,
-  ];
+  return ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'cg')}`, process.execPath, file, ...args];
 }
 
 interface Sizes {
@@ -137,7 +125,7 @@ export async function instructions(config: BenchConfig): Promise<SuiteResult> {
   if (!haveCallgrind()) {
     return { rows: [], commands: [], notes: ['valgrind (with callgrind_control) is not installed: no instruction counts.'] };
   }
-  const sizes: Sizes = config.quick ? { warmup: 300, window: 300, windows: 1 } : { warmup: 10000, window: 1500, windows: 5 };
+  const sizes: Sizes = config.quick ? { warmup: 300, window: 300, windows: 1 } : { warmup: 3000, window: 1500, windows: 3 };
   const specs = [EXPRESS_INBOUND, KOA_INBOUND];
   const jobs = specs.flatMap((spec) => spec.variants.map((v) => ({ spec, v })));
   const counts = new Map<InboundSpec, Map<string, number[]>>(specs.map((s) => [s, new Map()]));

@@ -158,11 +158,9 @@ export const NOTES: Record<string, readonly string[]> = {
       '`meshMetrics()` 1.06x, 0.90x and 0.66x bare Express\'s requests/s), far more than the 2–3 % targets. The ' +
       'number of instructions the server executes per request does not depend on what else the machine runs. Each ' +
       'variant\'s server (the same worker scripts and routes as the Express and Koa suites) runs under valgrind\'s ' +
-      'callgrind, with Node\'s `--single-threaded` (V8 compiles and collects garbage on the main thread, so the ' +
-      'same window of two variants holds the same collections); after 10,000 warm-up requests (4 kept-alive ' +
-      'connections; with fewer, the JIT was still settling) the orchestrator sends five windows of 1,500 requests, ' +
-      'asking callgrind for a dump before and after each; a window\'s instructions divided by its requests is one ' +
-      'sample, and the table shows the median of the five (the ' +
+      'callgrind; after 3,000 warm-up requests (4 kept-alive connections, so the JIT has settled) the orchestrator ' +
+      'sends three windows of 1,500 requests, asking callgrind for a dump before and after each; a window\'s ' +
+      'instructions divided by its requests is one sample, and the table shows the median of the three (the ' +
       '"Per-round ratios" column is the spread over the windows). The count is user-space instructions only (the ' +
       'kernel\'s socket work, a third of the busy time in the CPU profiles, is not in it), so a ratio here is larger ' +
       'than the same cost as a share of CPU time. The CPU targets of the Express and Koa suites are applied to it.',

@@ -99,6 +99,23 @@ function renderOnly(): void {
   writeFileSync(arg('out') ?? 'BENCHMARKS.md', markdown({ ...report, notes }));
 }
 
+/**
+ * `--only=… --keep`: the previous report (`json`) with the suites just measured replaced (rows, notes, their
+ * commands), in the suites' order, and the new run recorded under `reruns`; the machine and the run's date stay.
+ */
+function kept(json: string, fresh: Report, titles: readonly string[]): Report {
+  const previous = JSON.parse(readFileSync(json, 'utf8')) as Report;
+  const order = Object.values(SUITES).map((s) => s.title);
+  const rows = [...previous.rows.filter((r) => !titles.includes(r.suite)), ...fresh.rows].sort(
+    (a, b) => order.indexOf(a.suite) - order.indexOf(b.suite),
+  );
+  const notes = { ...previous.notes };
+  for (const t of titles) notes[t] = fresh.notes[t] ?? [];
+  const commands = [...previous.commands, `# measured again: ${benchCommand(fresh.args)}`, ...fresh.commands.slice(2)];
+  const rerun = { suites: titles, date: fresh.date, args: fresh.args ?? [], wallSeconds: fresh.wallSeconds };
+  return { ...previous, rows, notes, commands, reruns: [...(previous.reruns ?? []), rerun] };
+}
+
 /** Notes the suites themselves add are short measured facts; the static ones are long paragraphs. */
 function isOldNote(note: string): boolean {
   return note.length > 200;
@@ -115,6 +132,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   pinSelf();
   const quick = process.argv.includes('--quick');
+  if (quick && process.argv.includes('--keep')) throw new Error('--keep merges measured rows into the report; a --quick run is a harness check only');
   const config: BenchConfig = {
     rounds: Number(arg('rounds') ?? 7),
     durationS: Number(arg('duration') ?? (quick ? 1 : 3)),
@@ -140,7 +158,9 @@ async function main(): Promise<void> {
     commands.push(...result.commands);
     process.stderr.write(`bench: ${suite.title} done in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
   }
-  const report = {
+  const out = arg('out') ?? 'BENCHMARKS.md';
+  const json = out === 'BENCHMARKS.md' ? 'bench/results.json' : `${out.replace(/\.md$/, '')}.json`;
+  const fresh: Report = {
     date: new Date().toISOString(),
     machine: machine(loadAtStart, ticksAtStart),
     config,
@@ -150,8 +170,7 @@ async function main(): Promise<void> {
     notes,
     wallSeconds: (performance.now() - started) / 1000,
   };
-  const out = arg('out') ?? 'BENCHMARKS.md';
-  const json = out === 'BENCHMARKS.md' ? 'bench/results.json' : `${out.replace(/\.md$/, '')}.json`;
+  const report = process.argv.includes('--keep') ? kept(json, fresh, only.map((k) => (SUITES[k] as { title: string }).title)) : fresh;
   writeFileSync(out, markdown(report));
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(`bench: wrote ${out} and ${json} in ${Math.round(report.wallSeconds)} s\n`);
