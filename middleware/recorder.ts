@@ -122,9 +122,11 @@ export class InboundRecorder<C = undefined> {
       let sent = 0;
       let received = 0;
       let upgraded = -1; // the status an upgraded connection's handshake answered
+      const wire = this.wire;
       const listener: OwnedListener = (kind, bytes) => {
         if (kind === HEAD) {
-          if (headAt < 0) headAt = performance.now();
+          // only a recorder with the wire families on times heads (its listener also hears other recorders' hooks)
+          if (headAt < 0 && wire) headAt = performance.now();
         } else if (kind === UPGRADE_HEAD) {
           if (headAt < 0) headAt = performance.now();
           upgraded = bytes as number;
