@@ -150,7 +150,7 @@ export const NOTES: Record<string, readonly string[]> = {
       '150 ms per 60,000 calls, as much as the whole extra CPU there. An ended attempt now lets go of the call, the ' +
       'caller\'s handler and the response head (`interceptors/undici-attempt.ts`, tested in ' +
       '`test/undici-attempt.test.ts`), and on Node 20 the scavenge time per call is the bare client\'s. Node 24\'s ' +
-      'collector did not show the effect (before the fix too, its scavenges took 40 to 60 ms per 60,000 calls), so ' +
+      'collector did not show the effect (before the fix, its scavenges took about 40 ms per 60,000 calls), so ' +
       'on Node 24, where this table is measured, the fix leaves the row about where it was.',
     'What remains, counted with callgrind on the client (Node 24, 10,000 warm-up calls, then windows of 10,000, ' +
       '32 in flight; measured while writing this): bare `request` settled at 90,000 instructions per call, through ' +
