@@ -132,20 +132,10 @@ export function serveRequests(info: Record<string, unknown>, handlers: Record<st
   send({ type: 'ready', info });
 }
 
-/**
- * The standard requests of a measured server: `mark` starts a CPU window, `cpu` ends it (microseconds), `gc` runs a
- * full garbage collection when the process was started with `--expose-gc` (the instruction-count suite, between
- * its windows) and says whether it could.
- */
+/** The standard requests of a measured server: `mark` starts a CPU window, `cpu` ends it (microseconds). */
 export function cpuHandlers(): Record<string, Handler> {
   let start = process.cpuUsage();
   return {
-    gc: () => {
-      const gc = (globalThis as { gc?: () => void }).gc;
-      if (gc === undefined) return false;
-      gc();
-      return true;
-    },
     mark: () => {
       start = process.cpuUsage();
       return true;

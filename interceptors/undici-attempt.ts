@@ -52,8 +52,8 @@ export type AttemptOutcome =
  * One attempt of a call: the handler given to the dispatcher underneath (undici 6 shape, which both majors take).
  * Once its end has reached the caller it lets go of the call, the caller's handler and the response head: undici
  * keeps a finished request (and so its handler) reachable for a while, and through those references every call made
- * since by the same caller (its promise chain) would survive the young-generation collections (measured: four
- * times the scavenge time per call; see BENCHMARKS.md).
+ * since by the same caller (its promise chain) would survive the young-generation collections (measured on Node 20:
+ * four times the scavenge time per call; see BENCHMARKS.md).
  */
 export class DispatchAttempt implements LegacyHandler {
   private mode: Mode = 'wait';

@@ -52,21 +52,26 @@ function owner(decision: 'forward' | 'hold', ends: AttemptOutcome[]): AttemptOwn
 }
 
 /**
+ * An attempt between a caller's handler and an owner, neither referenced from anywhere else once this returns (so
+ * only the attempt can keep them alive).
+ */
+function watched(decision: 'forward' | 'hold', ends: AttemptOutcome[] = []) {
+  const seen: Seen = { heads: [], chunks: [], completed: 0, errors: [] };
+  const handler = caller(seen);
+  const own = owner(decision, ends);
+  const attempt = new DispatchAttempt(own, new CallerSink(handler as never));
+  return { seen, attempt, handlerRef: new WeakRef(handler), ownerRef: new WeakRef(own) };
+}
+
+/**
  * undici keeps a finished request, and so the handler the kit gave it, reachable for a while; an attempt that still
  * held the call and the caller's handler kept every later call of that caller alive through young-generation
  * collections. These check that an ended attempt holds neither, while its figures stay.
  */
 describe('undici attempt: what an ended attempt keeps', () => {
   it('lets go of the caller and the call once a forwarded response completed, and keeps its figures', async () => {
-    const seen: Seen = { heads: [], chunks: [], completed: 0, errors: [] };
     const ends: AttemptOutcome[] = [];
-    let handler: LegacyHandler | undefined = caller(seen);
-    let own: AttemptOwner | undefined = owner('forward', ends);
-    const handlerRef = new WeakRef(handler);
-    const ownerRef = new WeakRef(own);
-    const attempt = new DispatchAttempt(own, new CallerSink(handler as never));
-    handler = undefined;
-    own = undefined;
+    const { seen, attempt, handlerRef, ownerRef } = watched('forward', ends);
     attempt.onConnect(() => undefined);
     attempt.onHeaders(200, [], () => undefined, 'OK');
     attempt.onData(Buffer.from('hello'));
@@ -80,11 +85,7 @@ describe('undici attempt: what an ended attempt keeps', () => {
   });
 
   it('keeps a held response until it is released, then lets go after passing its end on', async () => {
-    const seen: Seen = { heads: [], chunks: [], completed: 0, errors: [] };
-    let handler: LegacyHandler | undefined = caller(seen);
-    const handlerRef = new WeakRef(handler);
-    const attempt = new DispatchAttempt(owner('hold', []), new CallerSink(handler as never));
-    handler = undefined;
+    const { seen, attempt, handlerRef } = watched('hold');
     attempt.onHeaders(503, [], () => undefined, 'Service Unavailable');
     attempt.onData(Buffer.from('down'));
     attempt.onComplete([]);
@@ -95,11 +96,7 @@ describe('undici attempt: what an ended attempt keeps', () => {
   });
 
   it('lets go once a failed attempt told the caller', async () => {
-    const seen: Seen = { heads: [], chunks: [], completed: 0, errors: [] };
-    let handler: LegacyHandler | undefined = caller(seen);
-    const handlerRef = new WeakRef(handler);
-    const attempt = new DispatchAttempt(owner('forward', []), new CallerSink(handler as never));
-    handler = undefined;
+    const { seen, attempt, handlerRef } = watched('forward');
     attempt.onHeaders(200, [], () => undefined, 'OK');
     attempt.onError(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }));
     expect(seen.errors).to.deep.equal(['other side closed']);
