@@ -1,4 +1,5 @@
 import { PeakEwma } from './ewma.js';
+import type { InstanceSeries } from './instance-series.js';
 import { newOutlierState, type OutlierState } from './outlier-detector.js';
 
 /** An instance a balancer can send to: the URL it was registered with and its origin (the metrics label). */
@@ -44,6 +45,8 @@ export class InstanceRecord implements BalancerInstance {
     readonly url: string,
     readonly origin: string,
     latencyDecayMs: number,
+    /** The instance's series, kept for its attempts. */
+    readonly series: InstanceSeries,
   ) {
     this.latency = new PeakEwma(latencyDecayMs);
   }

@@ -5,6 +5,7 @@ import { classifyError } from './classify-error.js';
 import { EjectionMetrics, type EjectionReason } from './ejection-metrics.js';
 import { nextHealthScore } from './ewma.js';
 import { instanceOrigin } from './instance-origin.js';
+import { InstanceSeries } from './instance-series.js';
 import { LoadBalancerMetrics } from './load-balancer-metrics.js';
 import { resolveMetricsOptions } from './options.js';
 import { OutlierDetector } from './outlier-detector.js';
@@ -156,8 +157,8 @@ class MeshBalancer implements Balancer {
     record.requests++;
     record.inFlight++;
     try {
-      this.lb.recordRequest(this.service, record.origin, this.strategy);
-      this.lb.updateActiveConnections(this.service, record.origin, record.inFlight);
+      record.series.recordRequest();
+      record.series.activeConnections(record.inFlight);
     } catch {
       this.self.internal();
     }
@@ -166,12 +167,20 @@ class MeshBalancer implements Balancer {
 
   /** Records an attempt's time to the response head; called at most once per attempt by {@link Attempt}. */
   head(attempt: Attempt, seconds: number): void {
-    this.lb.observeFirstByte(this.service, attempt.instance.origin, seconds);
+    try {
+      attempt.instance.series.observeFirstByte(seconds);
+    } catch {
+      this.self.internal();
+    }
   }
 
   /** Records an attempt's body sizes; called at most once per attempt by {@link Attempt}. */
   sizes(attempt: Attempt, requestBytes: number | undefined, responseBytes: number | undefined): void {
-    this.lb.observeBodySizes(this.service, attempt.instance.origin, requestBytes, responseBytes);
+    try {
+      attempt.instance.series.observeBodySizes(requestBytes, responseBytes);
+    } catch {
+      this.self.internal();
+    }
   }
 
   /**
@@ -183,12 +192,12 @@ class MeshBalancer implements Balancer {
     r.inFlight = Math.max(0, r.inFlight - 1);
     try {
       // A deregistered instance's gauges are gone; an attempt that was in flight must not bring them back.
-      if (!r.removed) this.lb.updateActiveConnections(this.service, r.origin, r.inFlight);
+      if (!r.removed) r.series.activeConnections(r.inFlight);
       const now = this.now();
       // no duration when the clock failed at the start (NaN): it would poison the latency p2c balances on
       const timed = !Number.isNaN(now - attempt.startedAt);
       const ms = Math.max(0, now - attempt.startedAt);
-      if (timed) this.lb.observeRequestDuration(this.service, r.origin, ms / 1000, attempt.traceId);
+      if (timed) r.series.observeDuration(ms / 1000, attempt.traceId);
       if (!success) {
         r.failures++;
         this.lb.recordError(this.service, error);
@@ -196,7 +205,7 @@ class MeshBalancer implements Balancer {
       }
       if (timed) r.latency.observe(ms, now);
       r.healthScore = nextHealthScore(r.healthScore, success);
-      if (!r.removed) this.lb.updateHealthScore(this.service, r.origin, r.healthScore);
+      if (!r.removed) r.series.healthScore(r.healthScore);
       if (success) this.outlier.onSuccess(r.outlier);
       else if (!r.removed && this.outlier.onFailure(r.outlier, now, this.records.size, this.ejectedCount)) {
         this.ejected(r, now, 'consecutive_failures');
@@ -212,7 +221,8 @@ class MeshBalancer implements Balancer {
       const origin = instanceOrigin(url);
       if (origin === undefined) return this.refuse('invalid_url');
       if (this.records.has(origin)) return this.refuse('duplicate');
-      const record = new InstanceRecord(String(url), origin, this.latencyDecayMs);
+      const series = new InstanceSeries(this.lb, this.service, origin, this.strategy);
+      const record = new InstanceRecord(String(url), origin, this.latencyDecayMs, series);
       this.records.set(origin, record);
       this.available.push(record);
       this.mesh.recordRegistration(this.service);

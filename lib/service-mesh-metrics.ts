@@ -6,6 +6,7 @@ import type { HistogramFamily } from './histogram.js';
 import { resolveMetricsOptions, type MetricsOptions } from './options.js';
 import { counterFamily, gaugeFamily, histogramFamily } from './registration.js';
 import { SelfMetrics } from './self-metrics.js';
+import { SuccessSeries } from './success-series.js';
 import { observeTraced } from './trace-context.js';
 
 /** Registrations, calls, healthy instances and circuit state per service. Safe to call with any input. */
@@ -23,6 +24,7 @@ export class ServiceMeshMetrics {
   /** `mesh_circuit_breaker_state{service}`: 0 closed, 1 open, 2 half_open, 3 isolated. */
   readonly circuitBreakerState: GaugeFamily<'service'>;
   private readonly self: SelfMetrics;
+  private readonly success: SuccessSeries;
 
   constructor(options: MetricsOptions = {}) {
     const o = resolveMetricsOptions(options);
@@ -48,6 +50,7 @@ export class ServiceMeshMetrics {
       help: 'Duration of outbound calls, retries included, in seconds.',
       labelNames: ['service', 'operation'],
     });
+    this.success = new SuccessSeries(this.callsTotal, this.callDurationSeconds);
     this.healthyInstances = gaugeFamily(o, self, {
       name: 'healthy_instances',
       help: 'Instances of a service that are not ejected.',
@@ -82,6 +85,12 @@ export class ServiceMeshMetrics {
   /** `traceId`, when given, becomes the duration's `{trace_id}` exemplar (shown by an OpenMetrics registry). */
   recordCallSuccess(service: string, operation: string, seconds: number, traceId?: string): void {
     try {
+      const kept = this.success.of(service, operation);
+      if (kept !== undefined) {
+        kept.calls.get().inc();
+        observeTraced(kept.duration.get(), seconds, traceId);
+        return;
+      }
       this.callsTotal.labels(service, operation, 'success', undefined).inc();
       observeTraced(this.callDurationSeconds.labels(service, operation), seconds, traceId);
     } catch {
