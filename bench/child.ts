@@ -76,14 +76,19 @@ export class Worker {
   static start(file: string, args: readonly string[], core: number | undefined, nodeArgs: readonly string[] = []): Promise<Worker> {
     const [cmd, argv] = pinned(core, process.execPath, [...nodeArgs, file, ...args]);
     const proc = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return Worker.attach(proc, `${file} ${args.join(' ')}`);
+  }
+
+  /** Waits for the `ready` message of a worker started some other way (with an IPC channel), such as under valgrind. */
+  static attach(proc: ChildProcess, name: string): Promise<Worker> {
     return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`${file} ${args.join(' ')} exited with ${code} before ready`));
+      const onExit = (code: number | null) => reject(new Error(`${name} exited with ${code} before ready`));
       proc.once('exit', onExit);
       proc.once('error', reject);
       proc.once('message', (m: { type?: string; info?: Record<string, unknown> }) => {
         proc.off('exit', onExit);
         if (m.type === 'ready') resolve(new Worker(proc, m.info ?? {}));
-        else reject(new Error(`unexpected first message from ${file}: ${JSON.stringify(m)}`));
+        else reject(new Error(`unexpected first message from ${name}: ${JSON.stringify(m)}`));
       });
     });
   }

@@ -27,7 +27,7 @@ export function haveCallgrind(): boolean {
     spawnSync('callgrind_control', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-function valgrindArgs(dir: string, file: string, args: readonly string[]): string[] {
+export function valgrindArgs(dir: string, file: string, args: readonly string[]): string[] {
   // --smc-check: V8 writes and runs machine code on the heap, which valgrind must re-translate when it changes.
   return ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'cg')}`, process.execPath, file, ...args];
 }
@@ -60,7 +60,7 @@ async function send(port: number, path: string, n: number, agent: Agent): Promis
 }
 
 /** The instructions callgrind counted since the previous dump (each dump starts the counts again). */
-function dump(proc: ChildProcess, dir: string, seen: Set<string>): number {
+export function dump(proc: ChildProcess, dir: string, seen: Set<string>): number {
   execFileSync('callgrind_control', ['--dump', String(proc.pid)], { stdio: 'ignore' });
   const fresh = readdirSync(dir).filter((f) => /^cg\.\d+$/.test(f) && !seen.has(f));
   if (fresh.length !== 1) throw new Error(`expected one new callgrind dump, found ${fresh.length}`);

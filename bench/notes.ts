@@ -152,11 +152,39 @@ export const NOTES: Record<string, readonly string[]> = {
       '`test/undici-attempt.test.ts`), and on Node 20 the scavenge time per call is the bare client\'s. Node 24\'s ' +
       'collector did not show the effect (before the fix, its scavenges took about 40 ms per 60,000 calls), so ' +
       'on Node 24, where this table is measured, the fix leaves the row about where it was.',
-    'What remains, counted with callgrind on the client (Node 24, 10,000 warm-up calls, then windows of 10,000, ' +
-      '32 in flight; measured while writing this): bare `request` settled at 90,000 instructions per call, through ' +
-      '`meshDispatcher` at 95,000 (+5 %; +6 % in the window before). That is the per-attempt work: the call and ' +
-      'attempt objects, the balancer\'s pick and bookkeeping, and about ten label lookups into the attempt and call ' +
-      'families. The calls/s row above moves far more than that between rounds on this machine.',
+    'Where the rest of the extra client CPU was: with the kit\'s metric writes made no-ops (a measuring build, not ' +
+      'kept), `request` through `meshDispatcher` counted the bare client\'s instructions per call (about 90,000 ' +
+      'under callgrind after 10,000 warm-up calls, against 95,000 with them): the call and attempt objects and the ' +
+      'balancer\'s pick cost next to nothing, the writes cost it all, and most of them were label lookups, about ' +
+      'ten per call. A balancer instance now keeps its series (requests, in-flight, duration, first byte, body ' +
+      'sizes, health score) on its record, and a metric set keeps the series of its successful calls by operation ' +
+      '(`lib/kept-series.ts`: looked up again once a family forgot series, never kept when overflowing; ' +
+      '`test/kept-series.test.ts`), which took the same count from 95,000 to about 92,500 in one run of five ' +
+      'windows. The "Outbound instructions" suite below now counts the two clients in every run, over a longer ' +
+      'warm-up: +6 % there (its seven windows +3 to +7 %), so about 6,000 instructions per call are still the ' +
+      'kit\'s, spread over the attempt and call families\' ten writes, the balancer\'s bookkeeping and the call and ' +
+      'attempt objects.',
+  ],
+  'Outbound instructions': [
+    'Why this suite: the calls/s ratios of the fetch/undici suite move by more than their target between rounds on ' +
+      'this machine (the per-round ratios above), while the number of instructions a client executes per call moves ' +
+      'far less. Each variant\'s client (the fetch/undici suite\'s worker, 32 calls in flight to the same two ' +
+      'natively running upstream instances) runs under valgrind\'s callgrind; after 30,000 warm-up calls it makes ' +
+      'seven windows of 10,000 calls, each between two `callgrind_control --dump`; a window\'s instructions divided ' +
+      'by its calls is one sample, and the table shows the median of the seven (the "Per-round ratios" column pairs ' +
+      'the windows by index). A bare and a mesh client run at the same time. User-space instructions only: the ' +
+      'kernel\'s socket work, the same for both, is not in it, so a ratio here is larger than the same cost as a ' +
+      'share of CPU time. The warm-up is that long because the counts per call kept falling until then (after ' +
+      '10,000 warm-up calls, the bare client counted 184,000 and 118,000 per call in its first two windows and ' +
+      '92,000 to 100,000 in the five after). What still moves a window is the garbage collector: a window that ' +
+      'holds a full collection counts thousands of instructions per call more, hence the median.',
+    'The target: the wall-clock suite\'s clients are CPU-bound (client CPU per call times calls per second is about ' +
+      'one second per second, in both variants), so 0.95x the calls/s is at most 1 / 0.95 = 1.053x the CPU per call, ' +
+      'applied here to the instructions per call. Undici\'s `request` only: a fetch call counts 500,000 to 750,000 ' +
+      'instructions under callgrind, most of it the fetch layer and its collections, and in two runs made while ' +
+      'writing this its windows moved by more than the kit\'s whole share (the mesh client counted fewer than the ' +
+      'bare one); starting each window with a forced full collection made every count higher (the collection ' +
+      'drops compiled code, which the window then compiles again) and was not kept.',
   ],
   'Inbound instructions': [
     'Why this suite: on this shared virtual machine the throughput and CPU-time ratios of the inbound suites move by ' +

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every suite in turn, then BENCHMARKS.md and bench/results.json.
  * Options: --quick (short runs, to check the harness), --only=record,scrape,express,koa,outbound,fetch,instructions,
+ * outbound-instructions,
  * --rounds=N (default 7), --duration=S seconds per load run (default 3), --out=FILE (default BENCHMARKS.md),
  * --profile (measured processes run with `node --cpu-prof` into bench/profiles/; summarise them with
  * `node bench/.build/bench/profile-summary.js`).
@@ -10,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, type } from 'node:os';
 import { cores, haveTaskset } from './child.js';
 import { haveWrk } from './load.js';
-import { benchCommand, markdown, type BenchConfig, type Machine, type Report, type Row, type SuiteResult } from './report.js';
+import { benchCommand, markdown, type BenchConfig, type Machine, type Report, type Rerun, type Row, type SuiteResult } from './report.js';
 import { NOTES } from './notes.js';
 import { recordPath } from './record-path.js';
 import { scrape } from './scrape.js';
@@ -19,6 +20,7 @@ import { inboundKoa } from './inbound-koa.js';
 import { outbound } from './outbound.js';
 import { outboundFetch } from './outbound-fetch.js';
 import { instructions } from './instructions.js';
+import { outboundInstructions } from './outbound-instructions.js';
 
 const SUITES: Record<string, { title: string; run: (c: BenchConfig) => Promise<SuiteResult> }> = {
   record: { title: 'Record path', run: recordPath },
@@ -28,6 +30,7 @@ const SUITES: Record<string, { title: string; run: (c: BenchConfig) => Promise<S
   outbound: { title: 'Outbound axios', run: outbound },
   fetch: { title: 'Outbound fetch/undici', run: outboundFetch },
   instructions: { title: 'Inbound instructions', run: instructions },
+  'outbound-instructions': { title: 'Outbound instructions', run: outboundInstructions },
 };
 
 function arg(name: string): string | undefined {
@@ -88,15 +91,23 @@ function pinSelf(): void {
   if (core !== undefined) spawnSync('taskset', ['-a', '-pc', String(core), String(process.pid)], { stdio: 'ignore' });
 }
 
-/** `--render-only`: rewrites BENCHMARKS.md from bench/results.json (after editing notes or the layout). */
-function renderOnly(): void {
-  const report = JSON.parse(readFileSync('bench/results.json', 'utf8')) as Report;
+/**
+ * The report with each suite's static notes as `bench/notes.ts` has them now, followed by the notes its run measured
+ * (a report read back from bench/results.json holds the static notes of when it was measured).
+ */
+function withCurrentNotes(report: Report): Report {
   const notes: Record<string, string[]> = {};
   for (const suite of new Set(report.rows.map((r) => r.suite))) {
     const measured = (report.notes[suite] ?? []).filter((n) => !(NOTES[suite] ?? []).includes(n) && !isOldNote(n));
     notes[suite] = [...(NOTES[suite] ?? []), ...measured];
   }
-  writeFileSync(arg('out') ?? 'BENCHMARKS.md', markdown({ ...report, notes }));
+  return { ...report, notes };
+}
+
+/** `--render-only`: rewrites BENCHMARKS.md from bench/results.json (after editing notes or the layout). */
+function renderOnly(): void {
+  const report = JSON.parse(readFileSync('bench/results.json', 'utf8')) as Report;
+  writeFileSync(arg('out') ?? 'BENCHMARKS.md', markdown(withCurrentNotes(report)));
 }
 
 /**
@@ -111,9 +122,27 @@ function kept(json: string, fresh: Report, titles: readonly string[]): Report {
   );
   const notes = { ...previous.notes };
   for (const t of titles) notes[t] = fresh.notes[t] ?? [];
-  const commands = [...previous.commands, `# measured again: ${benchCommand(fresh.args)}`, ...fresh.commands.slice(2)];
   const rerun = { suites: titles, date: fresh.date, args: fresh.args ?? [], wallSeconds: fresh.wallSeconds };
-  return { ...previous, rows, notes, commands, reruns: [...(previous.reruns ?? []), rerun] };
+  // an earlier rerun of only these suites has no row left in the report: it and its commands go
+  const superseded = (r: Rerun): boolean => r.suites.every((t) => titles.includes(t));
+  const gone = new Set((previous.reruns ?? []).filter(superseded).map((r) => `# measured again: ${benchCommand(r.args)}`));
+  const commands = [
+    ...withoutBlocks(previous.commands, gone),
+    `# measured again: ${benchCommand(fresh.args)}`,
+    ...fresh.commands.slice(2),
+  ];
+  return { ...previous, rows, notes, commands, reruns: [...(previous.reruns ?? []).filter((r) => !superseded(r)), rerun] };
+}
+
+/** The commands without the blocks (a `# measured again: …` line and the lines up to the next one) headed by `heads`. */
+function withoutBlocks(commands: readonly string[], heads: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  let dropping = false;
+  for (const line of commands) {
+    if (line.startsWith('# measured again: ')) dropping = heads.has(line);
+    if (!dropping) out.push(line);
+  }
+  return out;
 }
 
 /** Notes the suites themselves add are short measured facts; the static ones are long paragraphs. */
@@ -170,7 +199,9 @@ async function main(): Promise<void> {
     notes,
     wallSeconds: (performance.now() - started) / 1000,
   };
-  const report = process.argv.includes('--keep') ? kept(json, fresh, only.map((k) => (SUITES[k] as { title: string }).title)) : fresh;
+  const report = process.argv.includes('--keep')
+    ? withCurrentNotes(kept(json, fresh, only.map((k) => (SUITES[k] as { title: string }).title)))
+    : fresh;
   writeFileSync(out, markdown(report));
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(`bench: wrote ${out} and ${json} in ${Math.round(report.wallSeconds)} s\n`);

@@ -3,7 +3,7 @@
  * fetch with a plain undici `Agent` as its dispatcher), `fetch-mesh` (the global fetch through `meshDispatcher` with a
  * round-robin balancer), `request` (undici's `request` with a plain `Agent`) and `request-mesh` (undici's `request`
  * through `meshDispatcher`), calling the upstream's two instances (argv[3], comma-separated URLs). Bodies are read in
- * full. `load` runs `concurrency` call loops for `durationMs`.
+ * full. `load` runs `concurrency` call loops for `durationMs`; `calls` makes exactly `n` calls, `concurrency` at a time.
  */
 import promClient from 'prom-client';
 import * as undici from 'undici';
@@ -47,13 +47,14 @@ function client(): (i: number) => Promise<unknown> {
 }
 
 const call = client();
+/** The calls made so far: the bare clients alternate instances by it. */
+let i = 0;
 
 async function load(m: Record<string, unknown>): Promise<{ calls: number; errors: number; seconds: number; cpuUs: number }> {
   const concurrency = Number(m.concurrency);
   const until = performance.now() + Number(m.durationMs);
   let calls = 0;
   let errors = 0;
-  let i = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const loop = async (): Promise<void> => {
@@ -71,4 +72,26 @@ async function load(m: Record<string, unknown>): Promise<{ calls: number; errors
   return { calls, errors, seconds, cpuUs: cpuMicros(cpu0, process.cpuUsage()) };
 }
 
-serveRequests({ variant }, { load, metrics: () => registry.metrics() });
+/** Exactly `n` calls, `concurrency` at a time (the instruction-count suite's windows). */
+async function calls(m: Record<string, unknown>): Promise<{ calls: number; errors: number; firstError?: string }> {
+  let left = Number(m.n);
+  let done = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const loop = async (): Promise<void> => {
+    while (left > 0) {
+      left--;
+      try {
+        await call(i++);
+        done++;
+      } catch (error) {
+        errors++;
+        firstError ??= `${String(error)} (${String((error as { cause?: unknown }).cause)})`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Number(m.concurrency) }, loop));
+  return firstError === undefined ? { calls: done, errors } : { calls: done, errors, firstError };
+}
+
+serveRequests({ variant }, { load, calls, metrics: () => registry.metrics() });

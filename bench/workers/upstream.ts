@@ -7,5 +7,10 @@ const handler = (_req: unknown, res: import('node:http').ServerResponse): void =
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 };
-const ports = [await listen(handler), await listen(handler)];
+// idle keep-alive connections stay open for a minute (Node closes them after 5 s): a client under valgrind pauses
+// for seconds while callgrind writes a dump, and a connection closed meanwhile would fail its next call
+const patient = (server: import('node:http').Server): void => {
+  server.keepAliveTimeout = 60_000;
+};
+const ports = [await listen(handler, patient), await listen(handler, patient)];
 serveRequests({ ports }, {});
