@@ -157,7 +157,7 @@ export const NOTES: Record<string, readonly string[]> = {
       'under callgrind after 10,000 warm-up calls, against 95,000 with them): the call and attempt objects and the ' +
       'balancer\'s pick cost next to nothing, the writes cost it all, and most of them were label lookups, about ' +
       'ten per call. A balancer instance now keeps its series (requests, in-flight, duration, first byte, body ' +
-      'sizes, health score) on its record, and a metric set keeps the series of its successful calls by operation ' +
+      'sizes, health score) on its record, and a metric set keeps the series of its successful calls by service and operation ' +
       '(`lib/kept-series.ts`: looked up again once a family forgot series, never kept when overflowing; ' +
       '`test/kept-series.test.ts`), which took the same count from 95,000 to about 92,500 in one run of five ' +
       'windows. The "Outbound instructions" suite below now counts the two clients in every run, over a longer ' +

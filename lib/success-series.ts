@@ -8,17 +8,17 @@ export interface SuccessPair {
   readonly duration: KeptSeries<HistogramSeries>;
 }
 
-/** The most operations kept; calls of others look their series up each time, as before. */
+/** The most services, and operations of each, kept; calls of others look their series up each time, as before. */
+const MAX_SERVICES = 64;
 const MAX_OPERATIONS = 256;
 
 /**
- * The series of successful calls (`mesh_calls_total{status="success"}` and `mesh_call_duration_seconds`) by operation,
- * kept so that a call writes them with one lookup instead of one per family. Kept for one service at a time (a
- * metric set's calls are nearly always one service's); string values only, others take the families' own lookup.
+ * The series of successful calls (`mesh_calls_total{status="success"}` and `mesh_call_duration_seconds`) by service
+ * and operation, kept so that a call writes them with two map lookups instead of one lookup per family and label.
+ * String values only; others take the families' own lookup.
  */
 export class SuccessSeries {
-  private service: string | undefined;
-  private byOperation = new Map<string, SuccessPair>();
+  private readonly byService = new Map<string, Map<string, SuccessPair>>();
 
   constructor(
     private readonly calls: CounterFamily<'service' | 'operation' | 'status' | 'error_type'>,
@@ -28,17 +28,18 @@ export class SuccessSeries {
   /** The kept pair of this service and operation; `undefined` when it is not kept (then look the series up). */
   of(service: unknown, operation: unknown): SuccessPair | undefined {
     if (typeof service !== 'string' || typeof operation !== 'string') return undefined;
-    if (service !== this.service) {
-      this.service = service;
-      this.byOperation = new Map();
+    let byOperation = this.byService.get(service);
+    if (byOperation === undefined) {
+      if (this.byService.size >= MAX_SERVICES) return undefined;
+      this.byService.set(service, (byOperation = new Map()));
     }
-    const kept = this.byOperation.get(operation);
-    if (kept !== undefined || this.byOperation.size >= MAX_OPERATIONS) return kept;
+    const kept = byOperation.get(operation);
+    if (kept !== undefined || byOperation.size >= MAX_OPERATIONS) return kept;
     const pair: SuccessPair = {
       calls: new KeptSeries(this.calls, service, operation, 'success', ''),
       duration: new KeptSeries(this.duration, service, operation),
     };
-    this.byOperation.set(operation, pair);
+    byOperation.set(operation, pair);
     return pair;
   }
 }

@@ -139,7 +139,7 @@ describe('series kept between attempts and calls', () => {
   });
 });
 
-describe('series of successful calls kept by operation', () => {
+describe('series of successful calls kept by service and operation', () => {
   it('records exactly with alternating operations, after a reset and after a removal', async () => {
     const registry = new Registry();
     const m = new ServiceMeshMetrics({ registry });
@@ -168,6 +168,24 @@ describe('series of successful calls kept by operation', () => {
       'mesh_call_duration_seconds_count{service="users",operation="list_users"} 1',
       'mesh_call_duration_seconds_count{service="orders",operation="get_user"} 1',
     ]);
+  });
+
+  it('records exactly for alternating services, beyond the services and operations it keeps', async () => {
+    const registry = new Registry();
+    const m = new ServiceMeshMetrics({ registry });
+    // 70 services (64 are kept) with 2 operations each, and one service with 300 operations (256 are kept), twice over
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 70; i++) for (const op of ['get', 'list']) m.recordCallSuccess(`svc${i}`, op, 0.25);
+      for (let i = 0; i < 300; i++) m.recordCallSuccess('wide', `op${i}`, 0.25);
+    }
+    const text = await registry.metrics();
+    const calls = samplesOf(text, 'mesh_calls_total');
+    expect(calls).to.have.length(70 * 2 + 300);
+    expect(calls.every((line) => line.endsWith('"} 2'))).to.equal(true);
+    expect(sampleIn(text, 'mesh_calls_total{service="svc69",operation="list",status="success"}')).to.equal(2);
+    expect(sampleIn(text, 'mesh_calls_total{service="wide",operation="op299",status="success"}')).to.equal(2);
+    expect(sampleIn(text, 'mesh_call_duration_seconds_sum{service="svc69",operation="list"}')).to.equal(0.5);
+    expect(sampleIn(text, 'mesh_call_duration_seconds_count{service="wide",operation="op299"}')).to.equal(2);
   });
 
   it('takes values that are not strings through the family lookup, as before', async () => {
