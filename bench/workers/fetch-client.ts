@@ -50,48 +50,39 @@ const call = client();
 /** The calls made so far: the bare clients alternate instances by it. */
 let i = 0;
 
-async function load(m: Record<string, unknown>): Promise<{ calls: number; errors: number; seconds: number; cpuUs: number }> {
-  const concurrency = Number(m.concurrency);
-  const until = performance.now() + Number(m.durationMs);
+/** `concurrency` call loops, each calling while `more()` says so: the calls that succeeded and failed, the first failure. */
+async function drive(concurrency: number, more: () => boolean): Promise<{ calls: number; errors: number; firstError?: string }> {
   let calls = 0;
-  let errors = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const loop = async (): Promise<void> => {
-    while (performance.now() < until) {
-      try {
-        await call(i++);
-        calls++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  const seconds = (performance.now() - t0) / 1000;
-  return { calls, errors, seconds, cpuUs: cpuMicros(cpu0, process.cpuUsage()) };
-}
-
-/** Exactly `n` calls, `concurrency` at a time (the instruction-count suite's windows). */
-async function calls(m: Record<string, unknown>): Promise<{ calls: number; errors: number; firstError?: string }> {
-  let left = Number(m.n);
-  let done = 0;
   let errors = 0;
   let firstError: string | undefined;
   const loop = async (): Promise<void> => {
-    while (left > 0) {
-      left--;
+    while (more()) {
       try {
         await call(i++);
-        done++;
+        calls++;
       } catch (error) {
         errors++;
         firstError ??= `${String(error)} (${String((error as { cause?: unknown }).cause)})`;
       }
     }
   };
-  await Promise.all(Array.from({ length: Number(m.concurrency) }, loop));
-  return firstError === undefined ? { calls: done, errors } : { calls: done, errors, firstError };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return firstError === undefined ? { calls, errors } : { calls, errors, firstError };
+}
+
+async function load(m: Record<string, unknown>): Promise<{ calls: number; errors: number; seconds: number; cpuUs: number }> {
+  const until = performance.now() + Number(m.durationMs);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const { calls, errors } = await drive(Number(m.concurrency), () => performance.now() < until);
+  const seconds = (performance.now() - t0) / 1000;
+  return { calls, errors, seconds, cpuUs: cpuMicros(cpu0, process.cpuUsage()) };
+}
+
+/** Exactly `n` calls, `concurrency` at a time (the instruction-count suite's windows). */
+function calls(m: Record<string, unknown>): Promise<{ calls: number; errors: number; firstError?: string }> {
+  let left = Number(m.n);
+  return drive(Number(m.concurrency), () => left-- > 0);
 }
 
 serveRequests({ variant }, { load, calls, metrics: () => registry.metrics() });
