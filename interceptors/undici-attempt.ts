@@ -74,13 +74,13 @@ export class DispatchAttempt implements LegacyHandler {
   settle: { resolve(response: UpstreamResponse): void; reject(error: unknown): void } | undefined;
   /** Why the call aborted this attempt: `cancelled` (the caller) or `timeout` (the policy). */
   abortedAs: 'cancelled' | 'timeout' | undefined;
-  /** `performance.now()` at the dispatch, and when the response head arrived (-1: none yet). */
-  readonly startedAt = performance.now();
+  /** When the response head arrived (`performance.now()`; -1: none yet). */
   headAt = -1;
   /** Response body bytes as undici received them (before fetch decompresses them). */
   received = 0;
 
-  constructor(owner: AttemptOwner, sink: CallerSink) {
+  /** @param startedAt `performance.now()` at the attempt's start */
+  constructor(owner: AttemptOwner, sink: CallerSink, readonly startedAt: number) {
     this.owner = owner;
     this.sink = sink;
   }

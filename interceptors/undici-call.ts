@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { classifyError } from '../lib/classify-error.js';
-import type { BalancerAttempt, BalancerInstance } from '../lib/balancer.js';
+import { endAttemptAt, type BalancerAttempt, type BalancerInstance } from '../lib/balancer.js';
 import {
   DispatchAttempt,
   type AttemptOutcome,
@@ -27,13 +27,16 @@ export interface CallCore {
   readonly inner: Dispatcher;
   /** Whether the request's origin is the balanced service's. */
   balanced(options: DispatchOptions): boolean;
-  /** Starts a balancer attempt; `undefined` when there is no instance (counted by the core). */
-  startAttempt(): BalancerAttempt | undefined;
+  /**
+   * Starts a balancer attempt at `at` (a `performance.now()` reading just taken); `undefined` when there is no
+   * instance (counted by the core).
+   */
+  startAttempt(at: number): BalancerAttempt | undefined;
   /** The request options for an instance: its origin, base path and credentials. */
   forInstance(options: DispatchOptions, instance: BalancerInstance): DispatchOptions;
   failed(outcome: unknown): boolean;
-  /** Records a call without a policy. */
-  recordCall(operation: string, outcome: unknown, start: number, traceId: string | undefined): void;
+  /** Records a call without a policy; `failed`: whether `outcome` is a failure, `undefined` to have it judged. */
+  recordCall(operation: string, outcome: unknown, failed: boolean | undefined, seconds: number, traceId: string | undefined): void;
   traceIdOf(options: DispatchOptions): string | undefined;
   noInstance(): Error;
   internal(): void;
@@ -62,14 +65,24 @@ function abortOutcome(as: 'cancelled' | 'timeout'): Error {
   return e;
 }
 
-/** One call through a mesh dispatcher: its attempts, the caller's handler, and the caller's abort. */
-export class DispatchCall implements AttemptOwner {
+/**
+ * One call through a mesh dispatcher: its attempts, the caller's handler, and the caller's abort. A call without a
+ * policy is its one attempt's {@link Settle} itself (no closures per call), and reads the clock three times: at its
+ * start (also its attempt's and the balancer's), at the response head, and at the end (also the balancer's).
+ */
+export class DispatchCall implements AttemptOwner, Settle {
   private readonly start = performance.now();
   private callerAborted: { reason: unknown; as: 'cancelled' | 'timeout' } | undefined;
   private current: DispatchAttempt | undefined;
   private readonly controller: AbortController | undefined;
   private readonly body: ReplayableBody | undefined;
   private readonly balanced: boolean;
+  /** A call without a policy: its outcome so far, and whether that is a failure (`undefined`: still to be judged). */
+  private outcome: unknown;
+  private outcomeFailed: boolean | undefined;
+  private traceId: string | undefined;
+  /** When its attempt ended (`performance.now()`); -1 before. */
+  private endedAt = -1;
 
   constructor(
     private readonly core: CallCore,
@@ -116,26 +129,45 @@ export class DispatchCall implements AttemptOwner {
     this.current?.abort(why, as);
   }
 
-  /** A call without a policy: one attempt, recorded when it ends. */
+  /** A call without a policy: one attempt, recorded when it ends (or fails before any head, in {@link reject}). */
   private single(): void {
-    const traceId = this.core.traceIdOf(this.options);
-    let outcome: unknown;
-    const settle = (): void => this.core.recordCall(this.operation, this.callerAborted === undefined ? outcome : abortOutcome(this.callerAborted.as), this.start, traceId);
-    const fail = (error: unknown): void => {
-      outcome = error;
-      settle();
-      this.sink.error(this.callerAborted?.reason ?? error);
-    };
-    this.onEnd = (o) => {
-      if (o.ok) outcome = o.response;
-      else if (o.response !== undefined && this.core.failed(o.response)) outcome = o.response;
-      else outcome = o.failure;
-      if (o.response !== undefined) settle();
-    };
-    this.send(undefined, { resolve: () => undefined, reject: fail });
+    this.traceId = this.core.traceIdOf(this.options);
+    this.send(undefined, this);
   }
 
-  private onEnd: ((outcome: AttemptOutcome) => void) | undefined;
+  /** Without a policy, the attempt's head needs nothing done: it is forwarded as it is. */
+  resolve(): void {
+    // nothing waits for the head
+  }
+
+  /** Without a policy, the attempt failed before any head (or could not start): the call is recorded and failed. */
+  reject(error: unknown): void {
+    this.outcome = error;
+    this.outcomeFailed = undefined;
+    this.recordSingle();
+    this.sink.error(this.callerAborted?.reason ?? error);
+  }
+
+  /** The end of a call without a policy's attempt; `failedResponse`: its response is a failure (judged once). */
+  private singleEnded(o: AttemptOutcome, failedResponse: boolean, at: number): void {
+    this.endedAt = at;
+    if (o.ok || failedResponse) {
+      this.outcome = o.response;
+      this.outcomeFailed = failedResponse;
+    } else {
+      this.outcome = o.failure;
+      this.outcomeFailed = undefined;
+    }
+    if (o.response !== undefined) this.recordSingle();
+  }
+
+  private recordSingle(): void {
+    const aborted = this.callerAborted;
+    const end = this.endedAt >= 0 ? this.endedAt : performance.now();
+    const outcome = aborted === undefined ? this.outcome : abortOutcome(aborted.as);
+    const failed = aborted === undefined ? this.outcomeFailed : undefined;
+    this.core.recordCall(this.operation, outcome, failed, (end - this.start) / 1000, this.traceId);
+  }
 
   /** One attempt under the policy; resolves at a response head the policy should accept. */
   private attempt(ctx: PolicyCallContext): Promise<UpstreamResponse> {
@@ -180,10 +212,12 @@ export class DispatchCall implements AttemptOwner {
       }
       options = { ...options, body: body as DispatchOptions['body'] };
     }
-    const attempt = new DispatchAttempt(this, this.sink);
+    // without a policy the one attempt starts with the call; under one, after the policy's own work
+    const at = this.policy === undefined ? this.start : performance.now();
+    const attempt = new DispatchAttempt(this, this.sink, at);
     attempt.settle = settle;
     if (this.balanced) {
-      const lb = this.core.startAttempt();
+      const lb = this.core.startAttempt(at);
       if (lb === undefined) {
         settle.reject(this.core.noInstance());
         return undefined;
@@ -228,21 +262,24 @@ export class DispatchCall implements AttemptOwner {
 
   ended(attempt: DispatchAttempt, outcome: AttemptOutcome): void {
     const lb = attempt.lb;
-    try {
-      if (lb !== undefined) {
+    const single = this.policy === undefined && attempt === this.current;
+    if (lb === undefined && !single) return;
+    const at = performance.now();
+    const response = outcome.response;
+    // whether the response is a failure, judged once for the balancer and the call (`failed` never throws)
+    const failedResponse = response !== undefined && this.core.failed(response);
+    if (lb !== undefined) {
+      try {
         // the wire view of the attempt: time to its head, the bytes sent (when known) and received
         if (attempt.headAt >= 0) lb.firstByte?.((attempt.headAt - attempt.startedAt) / 1000);
         lb.bodySizes?.(this.requestBytes(), attempt.headAt >= 0 ? attempt.received : undefined);
-        if (outcome.ok) {
-          if (this.core.failed(outcome.response)) lb.fail(outcome.response);
-          else lb.succeed();
-        } else if (outcome.response !== undefined && this.core.failed(outcome.response)) lb.fail(outcome.response);
-        else lb.fail(outcome.failure);
+        const ok = outcome.ok && !failedResponse;
+        endAttemptAt(lb, ok, failedResponse || outcome.ok ? response : outcome.failure, at);
+      } catch {
+        this.core.internal();
       }
-    } catch {
-      this.core.internal();
     }
-    if (attempt === this.current) this.onEnd?.(outcome);
+    if (single) this.singleEnded(outcome, failedResponse, at);
   }
 
   /**

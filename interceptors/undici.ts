@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
-import type { Balancer, BalancerAttempt, BalancerInstance } from '../lib/balancer.js';
+import { startAttemptAt, type Balancer, type BalancerAttempt, type BalancerInstance } from '../lib/balancer.js';
 import { LoadBalancerMetrics } from '../lib/load-balancer-metrics.js';
 import { describeValue, resolveMetricsOptions } from '../lib/options.js';
 import { PoolMetrics, type PoolStatsLike } from '../lib/pool-metrics.js';
@@ -185,11 +185,11 @@ class MeshDispatchCore implements CallCore {
     return same;
   }
 
-  startAttempt(): BalancerAttempt | undefined {
+  startAttempt(at: number): BalancerAttempt | undefined {
     const balancer = this.o.balancer as Balancer;
     let attempt: BalancerAttempt | undefined;
     try {
-      attempt = balancer.start();
+      attempt = startAttemptAt(balancer, at);
     } catch {
       this.self.internal();
     }
@@ -220,9 +220,8 @@ class MeshDispatchCore implements CallCore {
     }
   }
 
-  recordCall(operation: string, outcome: unknown, start: number, traceId: string | undefined): void {
-    const seconds = (performance.now() - start) / 1000;
-    if (this.failed(outcome)) this.calls.recordCallFailure(this.service, operation, outcome, seconds, traceId);
+  recordCall(operation: string, outcome: unknown, failed: boolean | undefined, seconds: number, traceId: string | undefined): void {
+    if (failed ?? this.failed(outcome)) this.calls.recordCallFailure(this.service, operation, outcome, seconds, traceId);
     else this.calls.recordCallSuccess(this.service, operation, seconds, traceId);
   }
 

@@ -55,6 +55,9 @@ function checkFunction<T>(name: string, value: T | undefined, fallback: T): T {
   return value;
 }
 
+/** The balancer's default clock: `performance.now()`, the clock the kit's integrations time attempts with. */
+export const performanceClock = (): number => performance.now();
+
 function checkInstances(value: unknown): readonly string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new TypeError(`instances must be an array of URLs, got ${describeValue(value)}`);
@@ -91,7 +94,7 @@ export function resolveBalancerOptions(options: BalancerOptions): ResolvedBalanc
     latencyDecayMs,
     instances: checkInstances(options.instances),
     outlier: resolveOutlierOptions(options.outlier),
-    now: checkFunction('now', options.now, () => performance.now()),
+    now: checkFunction('now', options.now, performanceClock),
     random: checkFunction('random', options.random, Math.random),
   };
 }

@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { Registry } from './helpers/client.js';
-import { createBalancer, type Balancer, type BalancerOptions, type BalancerStrategy } from '../lib/balancer.js';
+import {
+  createBalancer,
+  endAttemptAt,
+  startAttemptAt,
+  type Balancer,
+  type BalancerAttempt,
+  type BalancerOptions,
+  type BalancerStrategy,
+} from '../lib/balancer.js';
 import { instanceOrigin } from '../lib/instance-origin.js';
 import { sample, samplesOf } from './helpers/exposition.js';
 
@@ -253,6 +261,45 @@ describe('createBalancer', () => {
       expect(await lb('lb_errors_total', 'service="users",error_type="cancelled"')).to.equal(1);
       expect(await lb('lb_instance_health_score', `service="users",instance="${A}"`)).to.equal(1);
       expect(b.instances()[0]).to.include({ consecutiveFailures: 0, latencyMs: 0, failures: 1, inFlight: 0 });
+    });
+
+    it('take an integration\'s clock readings on the default clock only, and pass them by other balancers', async () => {
+      const inst = `service="users",instance="${A}"`;
+      // the default clock: the readings given are the attempt's start and end
+      const own = createBalancer({ service: 'users', instances: [A], registry });
+      made.push(own);
+      endAttemptAt(startAttemptAt(own, 1000)!, true, undefined, 1750);
+      endAttemptAt(startAttemptAt(own, 2000)!, false, new Error('x'), 2125);
+      expect(await lb('lb_request_duration_seconds_sum', inst)).to.equal(0.875);
+      expect(await lb('lb_errors_total', 'service="users",error_type="other"')).to.equal(1);
+      // NaN: read the clock (an attempt between two real readings)
+      const before = performance.now();
+      const real = startAttemptAt(own, Number.NaN)!;
+      real.succeed();
+      const sum = (await lb('lb_request_duration_seconds_sum', inst))! - 0.875;
+      expect(sum).to.be.at.least(0).and.at.most((performance.now() - before) / 1000 + 1e-9);
+
+      // a clock of its own: the readings given are ignored
+      registry = new Registry();
+      const b = make({ instances: [A] });
+      const attempt = startAttemptAt(b, 5)!;
+      clock.t += 300;
+      endAttemptAt(attempt, true, undefined, 99_999);
+      expect(await lb('lb_request_duration_seconds_sum', inst)).to.equal(0.3);
+
+      // a balancer of someone else's: its own start, succeed and fail
+      const seen: string[] = [];
+      const foreign = {
+        start: () => ({
+          instance: b.pick()!,
+          succeed: () => seen.push('succeed'),
+          fail: (e: unknown) => seen.push(`fail ${String(e)}`),
+        }),
+      } as unknown as Balancer;
+      const x: BalancerAttempt = startAttemptAt(foreign, 1)!;
+      endAttemptAt(x, true, undefined, 2);
+      endAttemptAt(startAttemptAt(foreign, 3)!, false, 503, 4);
+      expect(seen).to.deep.equal(['succeed', 'fail 503']);
     });
 
     it('keep a health score: an EWMA of outcomes starting at 1', async () => {

@@ -59,7 +59,7 @@ function watched(decision: 'forward' | 'hold', ends: AttemptOutcome[] = []) {
   const seen: Seen = { heads: [], chunks: [], completed: 0, errors: [] };
   const handler = caller(seen);
   const own = owner(decision, ends);
-  const attempt = new DispatchAttempt(own, new CallerSink(handler as never));
+  const attempt = new DispatchAttempt(own, new CallerSink(handler as never), performance.now());
   return { seen, attempt, handlerRef: new WeakRef(handler), ownerRef: new WeakRef(own) };
 }
 

@@ -395,6 +395,34 @@ for (const http of CLIENTS) {
         expect(await value(`mesh_lb_response_body_size_bytes_count{${SERVICE},instance="${closed.url}"}`)).to.equal(undefined);
       });
 
+      it('times a call and its one attempt with the same clock readings; a balancer with a clock of its own reads it', async () => {
+        const a = await backend('ok', 'a');
+        const f = await backend('fail', 'f');
+        const callSum = async (): Promise<number> => {
+          const found = await lines('mesh_call_duration_seconds_sum');
+          expect(found).to.have.length(1);
+          return Number((found[0] as string).split(' ')[1]);
+        };
+        const lbSum = (x: Backend) => value(`mesh_lb_request_duration_seconds_sum{${SERVICE},instance="${x.url}"}`);
+        // the attempts' durations are the calls' to the last bit, for successes and for failed responses
+        for (const [x, status, errorType] of [[a, 'success', undefined], [f, 'failure', 'http_5xx']] as const) {
+          registry = new Registry();
+          const d = dispatcher({ balancer: balancer([x.url]) });
+          for (let i = 0; i < 3; i++) await http.send(d, 'http://users/users/1');
+          expect(await calls('get', status, errorType)).to.equal(3);
+          const sum = await callSum();
+          expect(sum).to.be.greaterThan(0);
+          expect(await lbSum(x)).to.equal(sum);
+        }
+        // the balancer's own clock: 250 ms from each reading to the next, so each attempt lasts 0.25 s on it
+        registry = new Registry();
+        let t = 0;
+        const own = dispatcher({ balancer: balancer([a.url], { now: () => (t += 250) }) });
+        for (let i = 0; i < 2; i++) await http.send(own, 'http://users/users/1');
+        expect(await lbSum(a)).to.equal(0.5);
+        expect(await callSum()).to.be.greaterThan(0).and.lessThan(0.25);
+      });
+
       it('reads the pool gauges when scraped: three calls in flight are three running requests on three connections', async () => {
         const stall = await backend('stall', 'stall');
         const d = dispatcher({ balancer: balancer([stall.url]) });
