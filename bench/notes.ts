@@ -160,10 +160,23 @@ export const NOTES: Record<string, readonly string[]> = {
       'sizes, health score) on its record, and a metric set keeps the series of its successful calls by service and operation ' +
       '(`lib/kept-series.ts`: looked up again once a family forgot series, never kept when overflowing; ' +
       '`test/kept-series.test.ts`), which took the same count from 95,000 to about 92,500 in one run of five ' +
-      'windows. The "Outbound instructions" suite below now counts the two clients in every run, over a longer ' +
-      'warm-up: +6 % there (its seven windows +3 to +7 %), so about 6,000 instructions per call are still the ' +
-      'kit\'s, spread over the attempt and call families\' ten writes, the balancer\'s bookkeeping and the call and ' +
-      'attempt objects.',
+      'windows. The "Outbound instructions" suite below then counted +6 % (its seven windows +3 to +7 %): about ' +
+      '6,000 instructions per call still the kit\'s.',
+    'Much of that was the clock: one `performance.now()` costs about 350 instructions under callgrind on Node 24 ' +
+      '(a loop of two million readings, less the empty loop), as much as an object spread of undici\'s request ' +
+      'options, and a call read it six times (the call\'s start, the attempt\'s, the balancer attempt\'s, the head, ' +
+      'the balancer\'s end, the call\'s end), where the bare client reads none (undici\'s timers use a coarse clock). A ' +
+      'call without a policy now reads it three times: its start is also its attempt\'s and the balancer\'s, and its ' +
+      'end is also the balancer\'s, so the attempt and the call are timed by the same two readings (`startAttemptAt` ' +
+      'and `endAttemptAt` in `lib/balancer.ts`: a balancer with a clock of its own, or one not made by ' +
+      '`createBalancer`, still reads its own). The call also judges its response once for the balancer and for ' +
+      'itself (`isFailure` was called twice), and it is its attempt\'s settle object itself, with none of the four ' +
+      'closures it made per call. `test/undici.test.ts` checks that a call\'s and its attempt\'s duration sums are ' +
+      'equal to the bit (they differed before) and that a balancer\'s own clock is still read. Both tables here ' +
+      'were measured after that change: the "Outbound instructions" suite went from 1.062x to 1.027x (about 2,600 ' +
+      'instructions per call left, its seven windows 1.02 to 1.06), and in this suite `request` went from 0.909x to ' +
+      '1.001x and fetch measured 0.965x (both rows in the same 11-round run; single rounds still range from 0.82 to ' +
+      '1.20).',
   ],
   'Outbound instructions': [
     'Why this suite: the calls/s ratios of the fetch/undici suite move by more than their target between rounds on ' +
