@@ -224,5 +224,10 @@ export const NOTES: Record<string, readonly string[]> = {
       'reached by the choice of mode. On Koa one more async layer costs almost nothing (the no-op layer +0.4 %), so ' +
       'the no-layer mode has little to save: `instrumentKoa(app)` (+7 %) and `koaMeshMetrics()` (+8 %) are within ' +
       'a point of each other.',
+    'Running this whole suite after the longer warm-up (10,000 requests, then windows of 2,000, with ' +
+      '`--single-threaded`; tried on 2026-12-07 and not kept) gave no steadier rows: one window\'s ratio to the ' +
+      'same window of the bare server ranged from 0.6x to 1.7x on Express, and the Koa variants came out at 1.2 to 3 ' +
+      'times bare Koa\'s count, as the full collections, now made on the main thread, fell into single windows ' +
+      'of one variant and not the other. The suite keeps its 3,000 warm-up requests and three windows of 1,500.',
   ],
 };

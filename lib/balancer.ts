@@ -118,7 +118,7 @@ class MeshBalancer implements Balancer {
   private readonly ctx: PickContext;
   private readonly now: () => number;
   /** Whether the clock is {@link performanceClock}, so that a reading an integration just took can stand for one. */
-  readonly sharedClock: boolean;
+  private readonly sharedClock: boolean;
   private readonly outlier: OutlierDetector;
   private readonly latencyDecayMs: number;
   private readonly lb: LoadBalancerMetrics;
