@@ -58,6 +58,10 @@ interface Observed {
   finished?: boolean;
   destroyed?: boolean;
   _hasBody?: boolean;
+  /** The head as Node wrote it (empty or `null` until then). */
+  _header?: string | null;
+  /** What Node will send (or sent) as the `Content-Length`, when it knows. */
+  _contentLength?: number | null;
 }
 
 function listenerOf(target: Observed): WireListener | WireListener[] | undefined {
@@ -98,6 +102,16 @@ function byteLength(chunk: unknown, encoding: unknown): number {
   if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
   const n = (chunk as { byteLength?: unknown } | null | undefined)?.byteLength;
   return typeof n === 'number' ? n : 0;
+}
+
+/**
+ * The bytes of a body given whole to `end()` before the head: Node measured them for the head's `Content-Length`
+ * (`_contentLength`, set by `end(chunk)` on a response without a head, in Node 20 to 24), so a string body is not
+ * measured twice. Any other value there is not trusted and the chunk is measured here.
+ */
+function measured(target: Observed, chunk: unknown, encoding: unknown): number {
+  const n = target._contentLength;
+  return typeof n === 'number' && n >= 0 ? n : byteLength(chunk, encoding);
 }
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
@@ -152,10 +166,11 @@ export function installWireHooks(): void {
   };
   res['end'] = function end_(this: Observed, chunk?: unknown, encoding?: unknown, cb?: unknown): unknown {
     const open = this.finished !== true && this.destroyed !== true;
+    const whole = open && !this._header; // the body, if any, is all in this call, before the head
     const out = end.call(this, chunk, encoding, cb);
     if (open && chunk !== undefined && chunk !== null && typeof chunk !== 'function' && this._hasBody !== false) {
       const l = recordersOf(this);
-      if (l !== undefined) notifyRecorders(l, RESPONSE_BODY, byteLength(chunk, encoding));
+      if (l !== undefined) notifyRecorders(l, RESPONSE_BODY, whole ? measured(this, chunk, encoding) : byteLength(chunk, encoding));
     }
     return out;
   };

@@ -12,13 +12,34 @@ export const OTEL_ABORTED_ERROR = 'aborted';
 
 const getHeader = OutgoingMessage.prototype.getHeader as (this: ServerResponse, name: string) => OutgoingHttpHeader | undefined;
 
-/** `text/event-stream` at the start of a `Content-Type`, in any case, after any white space. */
-const EVENT_STREAM = /^\s*text\/event-stream/i;
+const EVENT_STREAM = 'text/event-stream';
+
+/**
+ * Whether a `Content-Type` starts with `text/event-stream`, in any case, after any white space a header value can
+ * hold (tab, space, no-break space). Compared by character codes, its sixth (`e`) first: most types differ there
+ * (`text/html`, `text/plain`, `application/…`), and a regular expression's test cost about twice as much.
+ */
+export function isEventStreamType(type: unknown): boolean {
+  if (typeof type !== 'string') return false;
+  const n = type.length;
+  let i = 0;
+  while (i < n) {
+    const c = type.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0xa0) break;
+    i++;
+  }
+  if (n - i < EVENT_STREAM.length || (type.charCodeAt(i + 5) | 0x20) !== 0x65) return false;
+  for (let k = 0; k < EVENT_STREAM.length; k++) {
+    const c = type.charCodeAt(i + k);
+    // ASCII letters compared in lower case; the other characters of the name must match exactly
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== EVENT_STREAM.charCodeAt(k)) return false;
+  }
+  return true;
+}
 
 /** Whether a response is a Server-Sent-Events stream (`Content-Type: text/event-stream`). */
 export function isEventStream(res: ServerResponse): boolean {
-  const type = getHeader.call(res, 'content-type');
-  return typeof type === 'string' && EVENT_STREAM.test(type);
+  return isEventStreamType(getHeader.call(res, 'content-type'));
 }
 
 /** OpenTelemetry's `url.scheme`: `https` on a TLS socket, else `http`. */
