@@ -16,6 +16,8 @@ export const EXPRESS_INBOUND: InboundSpec = {
     { name: 'channel', label: 'instrumentExpress(server)', script, args: ['channel'], targets: { throughput: 0.98, cpu: 1.02 } },
     { name: 'bundle', label: 'express-prom-bundle', script, args: ['bundle'] },
   ],
+  // every family on against the duration and in-flight families alone: no more instructions per request
+  pairs: [{ candidate: 'mesh', baseline: 'mesh-today', instructions: 1 }],
 };
 
 /**

@@ -14,6 +14,8 @@ export const KOA_INBOUND: InboundSpec = {
     { name: 'mesh', label: 'koaMeshMetrics(), every family on', script, args: ['mesh'], targets: { throughput: 0.97 } },
     { name: 'instrument', label: 'instrumentKoa(app)', script, args: ['instrument'], targets: { throughput: 0.97, cpu: 1.03 } },
   ],
+  // every family on against the duration and in-flight families alone: no more instructions per request
+  pairs: [{ candidate: 'mesh', baseline: 'mesh-today', instructions: 1 }],
 };
 
 /**

@@ -25,6 +25,19 @@ export interface InboundSpec {
   readonly path: string;
   /** The first variant is the baseline. */
   readonly variants: readonly Variant[];
+  /**
+   * Variants the instruction-count suite also compares with each other (besides each with the baseline), with a
+   * target for the candidate's instructions per request against the other's.
+   */
+  readonly pairs?: readonly VariantPair[];
+}
+
+/** Two variants of one spec compared directly: `candidate` against `baseline`, by name. */
+export interface VariantPair {
+  readonly candidate: string;
+  readonly baseline: string;
+  /** The highest ratio of instructions per request that meets the target. */
+  readonly instructions: number;
 }
 
 async function measureOnce(worker: Worker, url: string, config: BenchConfig, durationS: number): Promise<Sample> {

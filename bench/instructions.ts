@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { commandLine, script } from './child.js';
 import { EXPRESS_INBOUND } from './inbound-express.js';
 import { KOA_INBOUND } from './inbound-koa.js';
-import type { InboundSpec, Variant } from './inbound.js';
+import type { InboundSpec, Variant, VariantPair } from './inbound.js';
 import type { BenchConfig, Row, SuiteResult } from './report.js';
 import { median } from './stats.js';
 
@@ -27,10 +27,16 @@ export function haveCallgrind(): boolean {
     spawnSync('callgrind_control', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-export function valgrindArgs(dir: string, file: string, args: readonly string[]): string[] {
+export function valgrindArgs(dir: string, file: string, args: readonly string[], nodeFlags: readonly string[] = []): string[] {
   // --smc-check: V8 writes and runs machine code on the heap, which valgrind must re-translate when it changes.
-  return ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'cg')}`, process.execPath, file, ...args];
+  return ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'cg')}`, process.execPath, ...nodeFlags, file, ...args];
 }
+
+/**
+ * Node's flags for the servers: the JIT compiles and the collector works on the main thread, at the same points of
+ * each run, instead of on helper threads that valgrind runs in turns with it.
+ */
+const NODE_FLAGS = ['--single-threaded'];
 
 interface Sizes {
   readonly warmup: number;
@@ -74,7 +80,7 @@ export function dump(proc: ChildProcess, dir: string, seen: Set<string>): number
 /** Median instructions per request of one variant, over `sizes.windows` windows after a warm-up. */
 async function countVariant(spec: InboundSpec, v: Variant, sizes: Sizes): Promise<number[]> {
   const dir = mkdtempSync(join(tmpdir(), 'mesh-bench-cg-'));
-  const proc = spawn('valgrind', valgrindArgs(dir, script(v.script), v.args), { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const proc = spawn('valgrind', valgrindArgs(dir, script(v.script), v.args, NODE_FLAGS), { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -99,25 +105,39 @@ async function countVariant(spec: InboundSpec, v: Variant, sizes: Sizes): Promis
   }
 }
 
+function row(spec: InboundSpec, counts: Map<string, number[]>, base: Variant, v: Variant, target: string, limit: number | undefined): Row {
+  const baseline = median(counts.get(base.name) ?? []);
+  const candidate = median(counts.get(v.name) ?? []);
+  const ratio = candidate / baseline;
+  return {
+    suite: SUITE,
+    subject: `${spec.suite.replace('Inbound ', '')}: ${v.label} vs ${base.label}`,
+    metric: 'server instructions/request (callgrind)',
+    baseline,
+    candidate,
+    ratio,
+    target,
+    met: limit === undefined ? undefined : ratio <= limit,
+    rounds: { [base.name]: counts.get(base.name) ?? [], [v.name]: counts.get(v.name) ?? [] },
+  };
+}
+
+function variantOf(spec: InboundSpec, name: string): Variant {
+  const v = spec.variants.find((x) => x.name === name);
+  if (v === undefined) throw new Error(`${spec.suite} has no variant ${name}`);
+  return v;
+}
+
+/** Each variant against the baseline, then the spec's pairs. */
 function rowsOf(spec: InboundSpec, counts: Map<string, number[]>): Row[] {
   const base = spec.variants[0] as Variant;
-  const baseline = median(counts.get(base.name) ?? []);
-  return spec.variants.slice(1).map((v) => {
-    const candidate = median(counts.get(v.name) ?? []);
-    const ratio = candidate / baseline;
+  const rows = spec.variants.slice(1).map((v) => {
     const cpu = v.targets?.cpu;
-    return {
-      suite: SUITE,
-      subject: `${spec.suite.replace('Inbound ', '')}: ${v.label} vs ${base.label}`,
-      metric: 'server instructions/request (callgrind)',
-      baseline,
-      candidate,
-      ratio,
-      target: cpu === undefined ? '' : `<= ${cpu}x`,
-      met: cpu === undefined ? undefined : ratio <= cpu,
-      rounds: { [base.name]: counts.get(base.name) ?? [], [v.name]: counts.get(v.name) ?? [] },
-    };
+    return row(spec, counts, base, v, cpu === undefined ? '' : `<= ${cpu}x`, cpu);
   });
+  const pair = (p: VariantPair) =>
+    row(spec, counts, variantOf(spec, p.baseline), variantOf(spec, p.candidate), `<= ${p.instructions.toFixed(2)}x`, p.instructions);
+  return [...rows, ...(spec.pairs ?? []).map(pair)];
 }
 
 /** Express and Koa, every inbound variant, two servers under callgrind at a time. */
@@ -125,7 +145,7 @@ export async function instructions(config: BenchConfig): Promise<SuiteResult> {
   if (!haveCallgrind()) {
     return { rows: [], commands: [], notes: ['valgrind (with callgrind_control) is not installed: no instruction counts.'] };
   }
-  const sizes: Sizes = config.quick ? { warmup: 300, window: 300, windows: 1 } : { warmup: 3000, window: 1500, windows: 3 };
+  const sizes: Sizes = config.quick ? { warmup: 300, window: 300, windows: 1 } : { warmup: 20_000, window: 3000, windows: 7 };
   const specs = [EXPRESS_INBOUND, KOA_INBOUND];
   const jobs = specs.flatMap((spec) => spec.variants.map((v) => ({ spec, v })));
   const counts = new Map<InboundSpec, Map<string, number[]>>(specs.map((s) => [s, new Map()]));
@@ -142,7 +162,7 @@ export async function instructions(config: BenchConfig): Promise<SuiteResult> {
   return {
     rows: specs.flatMap((spec) => rowsOf(spec, counts.get(spec) as Map<string, number[]>)),
     commands: [
-      `${commandLine('valgrind', valgrindArgs('<dir>', script(example.script), example.args))}   # per variant (Express and Koa), two at a time`,
+      `${commandLine('valgrind', valgrindArgs('<dir>', script(example.script), example.args, NODE_FLAGS))}   # per variant (Express and Koa), two at a time`,
       `# ${sizes.warmup} warm-up requests, then ${sizes.windows} windows of ${sizes.window} requests (${CONCURRENCY} kept-alive connections), each between two \`callgrind_control --dump <pid>\``,
     ],
     notes: [],
