@@ -205,29 +205,43 @@ export const NOTES: Record<string, readonly string[]> = {
       '`meshMetrics()` 1.06x, 0.90x and 0.66x bare Express\'s requests/s), far more than the 2–3 % targets. The ' +
       'number of instructions the server executes per request does not depend on what else the machine runs. Each ' +
       'variant\'s server (the same worker scripts and routes as the Express and Koa suites) runs under valgrind\'s ' +
-      'callgrind; after 3,000 warm-up requests (4 kept-alive connections, so the JIT has settled) the orchestrator ' +
-      'sends three windows of 1,500 requests, asking callgrind for a dump before and after each; a window\'s ' +
-      'instructions divided by its requests is one sample, and the table shows the median of the three (the ' +
-      '"Per-round ratios" column is the spread over the windows). The count is user-space instructions only (the ' +
-      'kernel\'s socket work, a third of the busy time in the CPU profiles, is not in it), so a ratio here is larger ' +
-      'than the same cost as a share of CPU time. The CPU targets of the Express and Koa suites are applied to it.',
-    'What it shows: a no-op `app.use()` layer costs Express 5 about 21 % more instructions per request, so the ' +
-      'middleware (`meshMetrics()`) pays that layer plus its own work, and `instrumentExpress(app)` / ' +
-      '`instrumentExpress(server)` (no layer) cost a quarter of the middleware\'s extra instructions. The ' +
-      'remaining ~13,000 instructions per request are the recorder\'s own work (the clock, the in-flight gauge, the ' +
-      '`close` listener and its event, the first-byte and body-size notifications, the route label lookup and four ' +
-      'histogram observations); of them the first-byte and body-size families take about 11,000 on Express and 4,000 ' +
-      'on Koa (the "first byte and body sizes off" rows). After a longer warm-up (10,000 requests, with Node\'s ' +
-      '`--single-threaded` so that the two variants\' windows held the same collections; measured while writing ' +
-      'this) the same difference was 2,000 to 4,000 on both: part of it is code the JIT has not settled yet after ' +
-      '3,000 requests. The 2 % target would leave about 3,400 instructions for all of that, so it is not ' +
-      'reached by the choice of mode. On Koa one more async layer costs almost nothing (the no-op layer +0.4 %), so ' +
-      'the no-layer mode has little to save: `instrumentKoa(app)` (+7 %) and `koaMeshMetrics()` (+8 %) are within ' +
-      'a point of each other.',
-    'Running this whole suite after the longer warm-up (10,000 requests, then windows of 2,000, with ' +
-      '`--single-threaded`; tried on 2026-12-07 and not kept) gave no steadier rows: one window\'s ratio to the ' +
-      'same window of the bare server ranged from 0.6x to 1.7x on Express, and the Koa variants came out at 1.2 to 3 ' +
-      'times bare Koa\'s count, as the full collections, now made on the main thread, fell into single windows ' +
-      'of one variant and not the other. The suite keeps its 3,000 warm-up requests and three windows of 1,500.',
+      'callgrind with Node\'s `--single-threaded` (the JIT compiles and the collector works on the main thread, at ' +
+      'the same points of each run, not on helper threads that valgrind runs in turns with it); after 20,000 ' +
+      'warm-up requests (4 kept-alive connections) the orchestrator sends seven windows of 3,000 requests, asking ' +
+      'callgrind for a dump before and after each; a window\'s instructions divided by its requests is one sample, ' +
+      'and the table shows the median of the seven (the "Per-round ratios" column pairs the windows by index). The ' +
+      'count is user-space instructions only (the kernel\'s socket work, a third of the busy time in the CPU ' +
+      'profiles, is not in it), so a ratio here is larger than the same cost as a share of CPU time. The CPU targets ' +
+      'of the Express and Koa suites are applied to it.',
+    'Why that warm-up: the counts per request keep falling for about 15,000 requests. Until 2026-12-08 this suite ' +
+      'warmed up for 3,000 and counted bare Express at 170,000 instructions per request and `meshMetrics()` at ' +
+      '222,000; after 10,000 requests the windows still ranged from 127,000 to 276,000, and from about 15,000 on ' +
+      'bare Express settles at 118,000 to 127,000. The earlier rows were mostly the JIT\'s work, which is why they ' +
+      'showed a no-op layer at +21 % and the first-byte and body size families at +11,000 instructions on Express: ' +
+      'both were code not yet compiled. A window that holds a full collection or a late compilation still counts ' +
+      '30 % to 200 % more than its neighbours (one in three to seven windows, the spikes in the per-round column), ' +
+      'hence the median of seven; a median of three windows of 2,000 (tried on 2026-12-07) was moved by them.',
+    'What it shows (the run above, 2026-12-08): at steady state a no-op `app.use()` layer costs Express 5 about 2 % ' +
+      'more instructions per request, `meshMetrics()` with every family on about 10 %, `instrumentExpress(app)` and ' +
+      '`instrumentExpress(server)` (no layer) 7 to 8 %; on Koa the no-op layer 5 % (its lowest window 1 %), ' +
+      '`instrumentKoa(app)` 7 % and `koaMeshMetrics()` 12 %. What is left of the 2–3 % targets, a few thousand ' +
+      'instructions, is less than the recorder\'s own work (the clock, the in-flight gauge, the `close` listener and ' +
+      'its event, the route label lookup and the histogram observations), so they are not reached by the choice of ' +
+      'mode.',
+    'Every family on against the duration and in-flight families alone (the middleware before the first-byte and ' +
+      'body size families; target: no more instructions per request): +4.9 % on Express and +5.8 % on Koa in ' +
+      'medians, and the two variants\' lowest windows 3,400 and 2,400 instructions apart. A first run of this suite ' +
+      'the same day, on the code before the two savings below, gave +1.5 % and +11.5 % in medians and 3,000 and ' +
+      '2,400 between the lowest windows: the medians of single processes move by several percent between runs, ' +
+      'the lowest windows by less. At steady state the two families cost about 2,500 to 3,500 instructions per ' +
+      'request, 2 to 3 %, and the target is missed. What they do per request, counted one by one under callgrind ' +
+      '(a million calls each, less an empty loop, Node 24): a clock reading when the head is written (about 490 ' +
+      'instructions), the `writeHead` and `end` wrappers\' notifications, three histogram observations, and, when ' +
+      'the head and the end are a millisecond or more apart (under valgrind, tens of times slower, nearly every ' +
+      'request), a `getHeader` of the `Content-Type` (about 155) to see whether the response is an event stream. ' +
+      'Two costs were cut before the second run: that test used a regular expression (about 560 instructions; by ' +
+      'character codes at most about 240, less for types that differ at their sixth character), and a string body ' +
+      'given whole to `end()` was measured again by the kit (about 360; it now takes the length Node measured for ' +
+      'the `Content-Length`).',
   ],
 };
