@@ -231,8 +231,8 @@ export const NOTES: Record<string, readonly string[]> = {
     'Every family on against the duration and in-flight families alone (the middleware before the first-byte and ' +
       'body size families; target: no more instructions per request): +4.9 % on Express and +5.8 % on Koa in ' +
       'medians, and the two variants\' lowest windows 3,400 and 2,400 instructions apart. A first run of this suite ' +
-      'the same day, on the code before the two savings below, gave +1.5 % and +11.5 % in medians and 3,000 and ' +
-      '2,400 between the lowest windows: the medians of single processes move by several percent between runs, ' +
+      'the same day, on the code before the two savings below, gave +1.5 % and +11.5 % in medians and 3,500 and ' +
+      '3,100 between the lowest windows: the medians of single processes move by several percent between runs, ' +
       'the lowest windows by less. At steady state the two families cost about 2,500 to 3,500 instructions per ' +
       'request, 2 to 3 %, and the target is missed. What they do per request, counted one by one under callgrind ' +
       '(a million calls each, less an empty loop, Node 24): a clock reading when the head is written (about 490 ' +
