@@ -105,7 +105,8 @@ async function countVariant(spec: InboundSpec, v: Variant, sizes: Sizes): Promis
   }
 }
 
-function row(spec: InboundSpec, counts: Map<string, number[]>, base: Variant, v: Variant, target: string, limit: number | undefined): Row {
+/** One variant against another; `limit`, if any, is the highest ratio that meets the target. */
+function row(spec: InboundSpec, counts: Map<string, number[]>, base: Variant, v: Variant, limit: number | undefined): Row {
   const baseline = median(counts.get(base.name) ?? []);
   const candidate = median(counts.get(v.name) ?? []);
   const ratio = candidate / baseline;
@@ -116,7 +117,7 @@ function row(spec: InboundSpec, counts: Map<string, number[]>, base: Variant, v:
     baseline,
     candidate,
     ratio,
-    target,
+    target: limit === undefined ? '' : `<= ${limit.toFixed(2)}x`,
     met: limit === undefined ? undefined : ratio <= limit,
     rounds: { [base.name]: counts.get(base.name) ?? [], [v.name]: counts.get(v.name) ?? [] },
   };
@@ -131,12 +132,8 @@ function variantOf(spec: InboundSpec, name: string): Variant {
 /** Each variant against the baseline, then the spec's pairs. */
 function rowsOf(spec: InboundSpec, counts: Map<string, number[]>): Row[] {
   const base = spec.variants[0] as Variant;
-  const rows = spec.variants.slice(1).map((v) => {
-    const cpu = v.targets?.cpu;
-    return row(spec, counts, base, v, cpu === undefined ? '' : `<= ${cpu}x`, cpu);
-  });
-  const pair = (p: VariantPair) =>
-    row(spec, counts, variantOf(spec, p.baseline), variantOf(spec, p.candidate), `<= ${p.instructions.toFixed(2)}x`, p.instructions);
+  const rows = spec.variants.slice(1).map((v) => row(spec, counts, base, v, v.targets?.cpu));
+  const pair = (p: VariantPair) => row(spec, counts, variantOf(spec, p.baseline), variantOf(spec, p.candidate), p.instructions);
   return [...rows, ...(spec.pairs ?? []).map(pair)];
 }
 
